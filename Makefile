@@ -1,0 +1,50 @@
+# healthclaims — `make annotate` to try it, `make test` to test it.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+MODEL_DIR ?= models/default
+MODEL := $(MODEL_DIR)/meta.json
+ARTICLE ?= corpus/samples/sample-article.txt
+FORMAT ?= terminal
+OUT ?=
+HTML_OUT ?= reports/sample-article.html
+# The model is rebuilt only when the corpus or the code and rules it is trained with change.
+TRAIN_INPUTS := $(shell find corpus -name '*.jsonl') \
+	$(addprefix pipeline/,classify.py features.py extract.py nlp.py components.py corpus.py artifacts.py rules.py) \
+	$(wildcard pipeline/resources/patterns/* pipeline/resources/lexicons/*)
+
+.PHONY: setup train annotate test bench lint clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+setup: $(STAMP)
+
+$(MODEL): $(STAMP) $(TRAIN_INPUTS)
+	$(BIN)/healthclaims train --corpus corpus --out $(MODEL_DIR)
+
+train: $(MODEL)
+
+annotate: $(MODEL)
+ifeq ($(OUT),)
+	@mkdir -p $(dir $(HTML_OUT))
+	$(BIN)/healthclaims annotate $(ARTICLE) --format $(FORMAT) --model $(MODEL_DIR) --html-out $(HTML_OUT)
+else
+	$(BIN)/healthclaims annotate $(ARTICLE) --format $(FORMAT) --model $(MODEL_DIR) -o $(OUT)
+endif
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check pipeline tests
+
+bench: $(MODEL)
+	$(BIN)/healthclaims bench --model $(MODEL_DIR)
+
+clean:
+	rm -rf $(VENV) reports runs models/default

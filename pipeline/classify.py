@@ -1,0 +1,204 @@
+"""The two learned stages: claim detection and warrant labelling.
+
+Both are sklearn Pipelines over the named features of `features.featurize`:
+DictVectorizer -> L2 Normalizer -> logistic regression, calibrated by
+temperature scaling on cross-validated predictions. This module builds,
+trains and cross-validates them; `artifacts.py` saves and loads them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.feature_extraction import DictVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import f1_score, precision_recall_fscore_support
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import Normalizer
+from spacy.language import Language
+
+from pipeline.corpus import (
+    GoldArticle,
+    GoldSentence,
+    align,
+    corpus_hash,
+    load_gold_articles,
+    load_sentences,
+)
+from pipeline.errors import CorpusError
+from pipeline.extract import sentences_from_doc, whole_doc_sentence
+from pipeline.features import featurize
+from pipeline.schema import LABELS
+
+CLAIM_C = 4.0
+LABEL_C = 8.0
+CV_FOLDS = 5
+SEED = 13
+MIN_FEATURE_COUNT = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    """One training sentence: its features and gold decisions."""
+
+    features: dict[str, float]
+    claim: bool
+    label: str | None
+    source: str
+
+
+def build_stage(*, C: float) -> Pipeline:
+    """An untrained stage: vectorise, normalise, calibrated logistic regression."""
+    return Pipeline(
+        [
+            ("vectorize", DictVectorizer(dtype=np.float64)),
+            ("normalize", Normalizer(norm="l2")),
+            (
+                "classify",
+                CalibratedClassifierCV(
+                    LogisticRegression(C=C, max_iter=2000),
+                    method="temperature",
+                    cv=CV_FOLDS,
+                    ensemble=False,
+                ),
+            ),
+        ]
+    )
+
+
+def examples_from_corpus(
+    nlp: Language, sentences: Sequence[GoldSentence], articles: Sequence[GoldArticle]
+) -> list[Example]:
+    """Featurise every rule-admitted sentence of the corpus with its gold decisions.
+
+    Standalone sentences are processed one per Doc (with their `context`
+    sentence as the previous one); whole articles are segmented by our own
+    stage and aligned with the gold sentences by character overlap, as at
+    prediction time.
+    """
+    examples: list[Example] = []
+    docs = nlp.pipe(sent.text for sent in sentences)
+    contexts = sorted({s.context for s in sentences if s.context})
+    context_docs = dict(zip(contexts, nlp.pipe(contexts), strict=True))
+    for gold, doc in zip(sentences, docs, strict=True):
+        record = whole_doc_sentence(doc)
+        if record is None or not record.candidate:
+            continue
+        previous = whole_doc_sentence(context_docs[gold.context]) if gold.context else None
+        examples.append(Example(featurize(record, previous), gold.claim, gold.label, gold.section))
+    for article, doc in zip(articles, nlp.pipe(a.text for a in articles), strict=True):
+        records = sentences_from_doc(doc)
+        for i, (record, gold) in enumerate(zip(records, align(records, article.sentences), strict=True)):
+            if gold is None or not record.candidate:
+                continue
+            previous = records[i - 1] if i else None
+            examples.append(Example(featurize(record, previous), gold.claim, gold.label, article.id))
+    return examples
+
+
+@dataclass(frozen=True, slots=True)
+class TrainedStages:
+    """The fitted claim and label stages with their cross-validated metrics."""
+
+    claim: Pipeline
+    label: Pipeline
+    metrics: dict
+    n_examples: int
+
+
+def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, *, bins: int = 10) -> float:
+    """Mean gap between confidence and accuracy over equal-width confidence bins."""
+    confidence, correct = np.asarray(confidence, dtype=float), np.asarray(correct, dtype=float)
+    if confidence.size == 0:
+        return 0.0
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
+    error = 0.0
+    for b in range(bins):
+        mask = which == b
+        if mask.any():
+            error += mask.mean() * abs(confidence[mask].mean() - correct[mask].mean())
+    return float(error)
+
+
+def prune_rare_features(examples: Sequence[Example], *, min_count: int) -> list[Example]:
+    """Drop features seen in fewer than `min_count` examples: they carry no signal, only size.
+
+    Prediction skips features the model never saw, so pruning here keeps both
+    paths consistent.
+    """
+    counts = Counter(name for ex in examples for name in ex.features)
+    return [
+        Example({k: v for k, v in ex.features.items() if counts[k] >= min_count}, ex.claim, ex.label, ex.source)
+        for ex in examples
+    ]
+
+
+def train_stages(examples: Sequence[Example], *, cross_validate: bool = True) -> TrainedStages:
+    """Fit both stages on the examples; report cross-validated figures when asked."""
+    examples = prune_rare_features(examples, min_count=MIN_FEATURE_COUNT)
+    X = [ex.features for ex in examples]
+    y_claim = np.array([ex.claim for ex in examples])
+    claim_X = [ex.features for ex in examples if ex.claim]
+    y_label = np.array([ex.label for ex in examples if ex.claim])
+    claim_stage = build_stage(C=CLAIM_C).fit(X, y_claim)
+    label_stage = build_stage(C=LABEL_C).fit(claim_X, y_label)
+    metrics: dict = {}
+    if cross_validate:
+        folds = StratifiedKFold(n_splits=CV_FOLDS, shuffle=True, random_state=SEED)
+        claim_proba = cross_val_predict(build_stage(C=CLAIM_C), X, y_claim, cv=folds, method="predict_proba")
+        claim_pred = claim_proba[:, 1] >= 0.5
+        p, r, f, _ = precision_recall_fscore_support(y_claim, claim_pred, average="binary")
+        label_proba = cross_val_predict(build_stage(C=LABEL_C), claim_X, y_label, cv=folds, method="predict_proba")
+        classes = np.array(sorted(set(y_label)))
+        label_pred = classes[label_proba.argmax(axis=1)]
+        metrics = {
+            "folds": CV_FOLDS,
+            "claim_precision": round(float(p), 4),
+            "claim_recall": round(float(r), 4),
+            "claim_f1": round(float(f), 4),
+            "claim_ece": round(
+                expected_calibration_error(claim_proba.max(axis=1), claim_pred == y_claim), 4
+            ),
+            "label_macro_f1": round(float(f1_score(y_label, label_pred, average="macro")), 4),
+            "label_f1": {
+                label.value: round(float(f1_score(y_label == label.value, label_pred == label.value)), 4)
+                for label in LABELS
+            },
+            "label_ece": round(
+                expected_calibration_error(label_proba.max(axis=1), label_pred == y_label), 4
+            ),
+        }
+    return TrainedStages(claim=claim_stage, label=label_stage, metrics=metrics, n_examples=len(examples))
+
+
+def train_model(corpus_dir: Path, out_dir: Path, *, nlp: Language, cross_validate: bool = True) -> dict:
+    """Train both stages from `corpus_dir` and save the model into `out_dir`; return its meta."""
+    from pipeline.artifacts import save_model
+
+    corpus_dir = Path(corpus_dir)
+    sentences = load_sentences(corpus_dir / "sentences")
+    articles_dir = corpus_dir / "articles"
+    articles = load_gold_articles(articles_dir) if (articles_dir / "articles.jsonl").is_file() else []
+    if not sentences and not articles:
+        raise CorpusError(f"No labelled data under {corpus_dir} (expected sentences/*.jsonl or articles/).")
+    examples = examples_from_corpus(nlp, sentences, articles)
+    stages = train_stages(examples, cross_validate=cross_validate)
+    meta = {
+        "corpus": str(corpus_dir),
+        "corpus_hash": corpus_hash(corpus_dir),
+        "trained_examples": stages.n_examples,
+        "trained_claims": int(sum(ex.claim for ex in examples)),
+        "corpus_sentences": len(sentences),
+        "corpus_articles": len(articles),
+        "hyperparameters": {"claim_C": CLAIM_C, "label_C": LABEL_C, "calibration": "temperature"},
+        "cv_metrics": stages.metrics,
+    }
+    save_model(out_dir, stages.claim, stages.label, meta=meta)
+    return meta

@@ -1,0 +1,157 @@
+"""The healthclaims command line: the only module that prints, prompts or exits."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from pipeline.errors import HealthClaimsError
+from pipeline.render import FORMATS
+
+DEFAULT_MODEL = Path(os.environ.get("HEALTHCLAIMS_MODEL", "models/default"))
+EXIT_GATE = 3
+
+
+def _fail(err: HealthClaimsError) -> click.ClickException:
+    return click.ClickException(str(err))
+
+
+def _err(message: str) -> None:
+    click.echo(message, err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="healthclaims")
+def cli() -> None:
+    """Find the health claims in articles and show what backs each one.
+
+    Each claim is labelled by the warrant the text gives it: study-backed
+    (research), anecdotal (personal experience) or promotional (asserted
+    without stated support). Start with `healthclaims annotate ARTICLE`.
+    """
+
+
+@cli.command()
+@click.argument("articles", nargs=-1, required=True, metavar="ARTICLE...")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="terminal", show_default=True,
+              help="Report format. json and jsonl follow REPORT_FORMAT.md.")
+@click.option("-o", "--out", type=click.Path(dir_okay=False, allow_dash=True), default="-",
+              help="Write the report here instead of stdout.")
+@click.option("--html-out", type=click.Path(dir_okay=False), default=None,
+              help="Also write an HTML report to this file.")
+@click.option("--model", "model_dir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_MODEL,
+              show_default=True, help="Model folder made by `healthclaims train` (env HEALTHCLAIMS_MODEL).")
+@click.option("--threshold", type=click.FloatRange(0.0, 1.0), default=None,
+              help="Flag claims whose label confidence is below this [default: 0.6].")
+@click.option("--all-sentences", is_flag=True, help="List every body sentence, not only claims.")
+@click.option("--fail-on", type=click.Choice(["flagged", "promotional"]), default=None,
+              help=f"Exit with status {EXIT_GATE} when any claim is flagged / promotional (for editorial gates).")
+@click.option("--config", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="A TOML file overriding the packaged defaults.")
+@click.option("--spacy-model", default=None, metavar="NAME",
+              help="Start from an installed pretrained spaCy pipeline instead of blank English (opt-in).")
+def annotate(articles, fmt, out, html_out, model_dir, threshold, all_sentences, fail_on, config, spacy_model):
+    """Annotate articles: every health claim with its label, confidence, cues and flags.
+
+    ARTICLE is a .txt, .md or .html file, an http(s):// URL, or - for stdin.
+    The report goes to stdout (or --out); messages go to stderr. An article
+    that cannot be read is reported and skipped; the exit status is then 1.
+
+    \b
+    Examples:
+      healthclaims annotate article.txt
+      healthclaims annotate page.html --format html -o report.html
+      curl -s URL | healthclaims annotate - --format jsonl | jq .label
+    """
+    from pipeline.checker import Checker
+    from pipeline.ingest import load_article
+    from pipeline.render import render
+    from pipeline.settings import load_settings
+
+    try:
+        settings = load_settings(config, threshold=threshold)
+        checker = Checker.from_model_dir(model_dir, settings, base=spacy_model)
+    except HealthClaimsError as err:
+        raise _fail(err) from err
+    except OSError as err:
+        raise click.ClickException(f"[E305] Cannot load spaCy pipeline {spacy_model!r}: {err}") from err
+    loaded, failures = [], 0
+    for source in articles:
+        try:
+            loaded.append(load_article(source, max_bytes=settings.max_bytes, timeout=settings.timeout))
+        except HealthClaimsError as err:
+            failures += 1
+            _err(f"Error: {source}: {err}")
+    reports = list(checker.check_many(loaded))
+    if reports:
+        color = fmt == "terminal" and out == "-" and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+        text = render(reports, fmt, all_sentences=all_sentences, color=color)
+        with click.open_file(out, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        if html_out:
+            Path(html_out).write_text(render(reports, "html"), encoding="utf-8")
+            _err(f"HTML report written to {html_out}")
+    if failures:
+        _err(f"{failures} of {len(articles)} article(s) could not be read.")
+        sys.exit(1)
+    if fail_on and _gate_tripped(reports, fail_on):
+        _err(f"Found {fail_on} claims (--fail-on {fail_on}).")
+        sys.exit(EXIT_GATE)
+
+
+def _gate_tripped(reports, fail_on: str) -> bool:
+    if fail_on == "flagged":
+        return any(claim.flags for report in reports for claim in report.claims)
+    return any(claim.label == "promotional" for report in reports for claim in report.claims)
+
+
+@cli.command()
+@click.option("--corpus", "corpus_dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
+              default=Path("corpus"), show_default=True, help="Labelled corpus folder.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_MODEL,
+              show_default=True, help="Where to write the model.")
+@click.option("--no-cv", is_flag=True, help="Skip cross-validation (faster; meta.json then has no CV metrics).")
+def train(corpus_dir, out_dir, no_cv):
+    """Train the claim detector and the label classifier from the corpus."""
+    from pipeline.classify import train_model
+    from pipeline.nlp import build_nlp
+
+    _err(f"Training from {corpus_dir} ...")
+    try:
+        meta = train_model(corpus_dir, out_dir, nlp=build_nlp(), cross_validate=not no_cv)
+    except HealthClaimsError as err:
+        raise _fail(err) from err
+    _err(f"Model written to {out_dir} ({meta['trained_examples']} examples, {meta['trained_claims']} claims).")
+    cv = meta.get("cv_metrics") or {}
+    if cv:
+        click.echo(
+            f"cross-validated ({cv['folds']} folds): claim F1 {cv['claim_f1']:.3f} "
+            f"(P {cv['claim_precision']:.3f}, R {cv['claim_recall']:.3f}), label macro-F1 {cv['label_macro_f1']:.3f}, "
+            f"label ECE {cv['label_ece']:.3f}"
+        )
+
+
+def main() -> None:
+    """Entry point: run the CLI with a one-line message for any unexpected failure."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        _err("Aborted.")
+        sys.exit(130)
+    except click.ClickException as err:
+        err.show()
+        sys.exit(err.exit_code)
+    except HealthClaimsError as err:
+        _err(f"Error: {err}")
+        sys.exit(1)
+    except KeyboardInterrupt:
+        _err("Interrupted.")
+        sys.exit(130)
+    except Exception as err:  # the last boundary: a message, never a traceback
+        if os.environ.get("HEALTHCLAIMS_DEBUG"):
+            raise
+        _err(f"Error: unexpected {type(err).__name__}: {err} (set HEALTHCLAIMS_DEBUG=1 for details)")
+        sys.exit(1)

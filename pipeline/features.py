@@ -1,0 +1,71 @@
+"""Sentence features: one pure function shared by training and prediction.
+
+A sentence becomes a dict of named binary features (words, word pairs, cue
+kinds and patterns, entity types, shape, and the previous sentence's cues).
+sklearn's DictVectorizer turns the dicts into a matrix at training time; the
+same names index the exported weights at prediction time, so both paths see
+identical features.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pipeline.schema import Sentence
+
+_TOKEN = re.compile(r"[a-z]+(?:['’][a-z]+)?|\d+(?:[.,]\d+)*%?|[%$!?\"“”]")
+_FIRST_PERSON = frozenset({"i", "i'm", "i've", "i'd", "my", "me", "myself", "mine"})
+_WE = frozenset({"we", "our", "us", "we've", "we're"})
+_YOU = frozenset({"you", "your", "you're", "you'll", "yours", "yourself"})
+_REPORTING = frozenset({"said", "says", "say", "told", "added", "explained", "noted", "according"})
+_BULLET = re.compile(r"^\s*(?:[-*•·▪◦]|\d{1,2}[.)])\s+")
+
+
+def _normalise(token: str) -> str:
+    if token[0].isdigit():
+        return "<pct>" if token.endswith("%") else "<num>"
+    return token.replace("’", "'")
+
+
+def featurize(sentence: Sentence, previous: Sentence | None = None) -> dict[str, float]:
+    """Named features of one sentence, given the sentence before it (or None)."""
+    text = sentence.text
+    tokens = [_normalise(tok) for tok in _TOKEN.findall(text.lower())]
+    feats: dict[str, float] = {}
+    for tok in tokens:
+        feats["w=" + tok] = 1.0
+    for left, right in zip(tokens, tokens[1:], strict=False):
+        feats["b=" + left + "_" + right] = 1.0
+    if tokens:
+        feats["first=" + tokens[0]] = 1.0
+    words = set(tokens)
+    for name, vocab in (("first_person", _FIRST_PERSON), ("we", _WE), ("you", _YOU), ("reporting", _REPORTING)):
+        if words & vocab:
+            feats["shape=" + name] = 1.0
+    if "<num>" in words or "<pct>" in words:
+        feats["shape=number"] = 1.0
+    if text.rstrip().endswith("!"):
+        feats["shape=exclaim"] = 1.0
+    if _BULLET.match(text):
+        feats["shape=list_item"] = 1.0
+    if text.rstrip().endswith(":"):
+        feats["shape=intro_colon"] = 1.0
+    n = len(tokens)
+    feats["len=" + ("short" if n < 8 else "medium" if n < 25 else "long")] = 1.0
+    for cue in sentence.cues:
+        feats["cue=" + cue.kind] = 1.0
+        feats["cue=" + cue.kind + ":" + cue.pattern] = 1.0
+    for ent in sentence.entities:
+        feats["ent=" + ent.label] = 1.0
+    if len({ent.label for ent in sentence.entities}) == 2:
+        feats["ent=both"] = 1.0
+    if previous is not None:
+        for kind in previous.cue_kinds:
+            feats["prev_cue=" + kind] = 1.0
+        if previous.is_heading:
+            feats["prev=heading"] = 1.0
+        if previous.text.rstrip().endswith(":"):
+            feats["prev=intro_colon"] = 1.0
+    else:
+        feats["prev=none"] = 1.0
+    return feats
