@@ -1,0 +1,76 @@
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from pipeline.artifacts import load_model, load_stages
+from pipeline.corpus import load_sentences
+from pipeline.errors import ModelCorruptError, ModelError, ModelLabelError, ModelVersionError
+from pipeline.extract import whole_doc_sentence
+from pipeline.features import featurize
+
+from .conftest import ROOT
+
+
+@pytest.fixture()
+def model_copy(model_dir, tmp_path):
+    target = tmp_path / "copy"
+    shutil.copytree(model_dir, target)
+    return target
+
+
+def test_artifacts_fast_heads_match_sklearn_stages(model_dir, nlp):
+    """The exported weights give the same probabilities as the skops-saved sklearn stages."""
+    stages = load_stages(model_dir)
+    bundle = load_model(model_dir)
+    sentences = load_sentences(ROOT / "corpus" / "sentences")[::37]
+    feats = [featurize(whole_doc_sentence(doc)) for doc in nlp.pipe(s.text for s in sentences)]
+    for name, head in (("claim", bundle.claim), ("label", bundle.label)):
+        expected = stages[name].predict_proba(feats)
+        got = np.vstack([head.predict_proba(f) for f in feats])
+        assert list(head.classes) == [str(c) for c in stages[name].classes_]
+        np.testing.assert_allclose(got, expected, atol=1e-9)
+
+
+def test_artifacts_meta_records_provenance(model_dir):
+    meta = json.loads((model_dir / "meta.json").read_text())
+    assert meta["labels"] == ["study-backed", "anecdotal", "promotional"]
+    assert len(meta["corpus_hash"]) == 64
+    assert meta["trained_examples"] > 800
+    assert {"scikit-learn", "spacy", "numpy", "skops"} <= set(meta["versions"])
+
+
+def test_artifacts_missing_model(tmp_path):
+    with pytest.raises(ModelError, match=r"\[E301\] No model at .*make train"):
+        load_model(tmp_path / "none")
+
+
+def test_artifacts_other_sklearn_version_refused(model_copy):
+    meta = json.loads((model_copy / "meta.json").read_text())
+    meta["versions"]["scikit-learn"] = "0.24.2"
+    (model_copy / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelVersionError, match=r"\[E302\] .*scikit-learn 0.24.2 .*make train"):
+        load_model(model_copy)
+
+
+def test_artifacts_other_label_set_refused(model_copy):
+    meta = json.loads((model_copy / "meta.json").read_text())
+    meta["labels"] = ["true", "false"]
+    (model_copy / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelLabelError, match=r"\[E303\]"):
+        load_model(model_copy)
+
+
+@pytest.mark.parametrize("victim", ["weights.npz", "meta.json"])
+def test_artifacts_corrupt_file_refused(model_copy, victim):
+    path = model_copy / victim
+    path.write_bytes(path.read_bytes()[:200])
+    with pytest.raises(ModelError, match=r"\[E30[14]\] .*(corrupt|not valid JSON)"):
+        load_model(model_copy)
+
+
+def test_artifacts_corrupt_skops_refused(model_copy):
+    (model_copy / "stages.skops").write_bytes(b"not a zip file")
+    with pytest.raises(ModelCorruptError, match=r"\[E304\]"):
+        load_stages(model_copy)

@@ -1,0 +1,81 @@
+from pipeline.extract import sentences_from_doc
+from pipeline.rules import load_cue_patterns, load_lexicon
+
+ARTICLE = """Why Vitamin D Matters
+
+Vitamin D is made in the skin. A 2019 trial in the BMJ found that it did not prevent fractures.
+Benefits our readers report:
+- better sleep
+- fewer colds
+
+I tried it for a month and my joint pain eased! This miracle pill may cure fatigue instantly.
+Sign up for our newsletter
+"""
+
+
+def _sentences(nlp, text=ARTICLE):
+    return sentences_from_doc(nlp(text))
+
+
+def test_nlp_heading_is_never_glued_to_next_sentence(nlp):
+    sents = _sentences(nlp)
+    assert sents[0].text == "Why Vitamin D Matters"
+    assert sents[0].is_heading
+    assert sents[1].text == "Vitamin D is made in the skin."
+    assert not sents[1].is_heading
+
+
+def test_nlp_list_items_are_their_own_sentences(nlp):
+    texts = [s.text for s in _sentences(nlp)]
+    assert "- better sleep" in texts and "- fewer colds" in texts
+    assert "Benefits our readers report:" in texts
+
+
+def test_nlp_offsets_point_into_text(nlp):
+    for sent in _sentences(nlp):
+        assert ARTICLE[sent.start : sent.end] == sent.text
+        for cue in sent.cues:
+            assert ARTICLE[cue.start : cue.end] == cue.text
+
+
+def test_nlp_boilerplate_marked(nlp):
+    last = _sentences(nlp)[-1]
+    assert last.text == "Sign up for our newsletter" and last.is_boilerplate and not last.candidate
+
+
+def test_nlp_cues_by_kind(nlp):
+    by_text = {s.text: s for s in _sentences(nlp)}
+    trial = by_text["A 2019 trial in the BMJ found that it did not prevent fractures."]
+    assert {"study", "citation"} <= trial.cue_kinds
+    anecdote = by_text["I tried it for a month and my joint pain eased!"]
+    assert "anecdote" in anecdote.cue_kinds
+    hype = by_text["This miracle pill may cure fatigue instantly."]
+    assert {"hedge", "absolute", "promotion"} <= hype.cue_kinds
+
+
+def test_nlp_entities_from_lexicons(nlp):
+    sents = _sentences(nlp)
+    labels = {(e.text.lower(), e.label) for s in sents for e in s.entities}
+    assert ("vitamin d", "INTERVENTION") in labels
+    assert ("fractures", "CONDITION") in labels
+    assert ("fatigue", "CONDITION") in labels
+
+
+def test_nlp_question_is_not_a_candidate(nlp):
+    (sent,) = _sentences(nlp, "Can turmeric really ease arthritis pain?")
+    assert sent.is_question and not sent.candidate
+
+
+def test_rules_lexicons_are_large_and_disjoint():
+    interventions, conditions = set(load_lexicon("interventions")), set(load_lexicon("conditions"))
+    assert len(interventions) >= 300 and len(conditions) >= 300
+    assert not interventions & conditions
+
+
+def test_rules_cue_patterns_pass_spacy_validation():
+    import spacy
+
+    nlp = spacy.blank("en")
+    ruler = nlp.add_pipe("span_ruler", config={"validate": True, "phrase_matcher_attr": "LOWER"})
+    ruler.add_patterns([p.as_ruler_pattern() for p in load_cue_patterns()])
+    assert {p.kind for p in load_cue_patterns()} == {"study", "anecdote", "promotion", "hedge", "absolute", "citation"}
