@@ -155,3 +155,39 @@ def main() -> None:
             raise
         _err(f"Error: unexpected {type(err).__name__}: {err} (set HEALTHCLAIMS_DEBUG=1 for details)")
         sys.exit(1)
+
+
+@cli.command()
+@click.option("--corpus", "corpus_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=Path("../shared/corpora/fakehealth.jsonl"), show_default=True,
+              help="JSON Lines corpus with a `text` field per article.")
+@click.option("--article", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=Path("corpus/samples/sample-article.txt"), show_default=True,
+              help="Article for the command-line start-up timing.")
+@click.option("--model", "model_dir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_MODEL,
+              show_default=True, help="Model folder.")
+@click.option("--limit", type=click.IntRange(1), default=None, help="Only the first N articles.")
+@click.option("--repeats", type=click.IntRange(1), default=3, show_default=True, help="Runs per measurement (median).")
+def bench(corpus_path, article, model_dir, limit, repeats):
+    """Measure throughput against spaCy's bare tokenizer, and start-up against importing spaCy and sklearn."""
+    from pipeline.bench import bench_startup, bench_throughput, load_corpus_texts
+    from pipeline.checker import Checker
+    from pipeline.settings import load_settings
+
+    try:
+        checker = Checker.from_model_dir(model_dir, load_settings())
+    except HealthClaimsError as err:
+        raise _fail(err) from err
+    rows = load_corpus_texts(corpus_path, limit=limit)
+    _err(f"Throughput over {len(rows)} articles of {corpus_path} ({repeats} runs each, medians) ...")
+    speed = bench_throughput(checker, rows, repeats=repeats)
+    click.echo(f"articles                     {speed['articles']:>12,}")
+    click.echo(f"tokens                       {speed['tokens']:>12,}")
+    click.echo(f"bare blank('en') tokenizer   {speed['tokenizer_tokens_per_s']:>12,} tokens/s  ({speed['tokenizer_seconds']} s)")
+    click.echo(f"full annotate pipeline       {speed['pipeline_tokens_per_s']:>12,} tokens/s  ({speed['pipeline_seconds']} s)")
+    click.echo(f"pipeline / tokenizer         {speed['ratio']:>12.1%}   (target >= 30%)")
+    _err("Command-line start-up ...")
+    start = bench_startup(article, model_dir, repeats=max(repeats, 5))
+    click.echo(f"healthclaims annotate (1 article)  {start['annotate_seconds']:.2f} s median of {start['repeats']}")
+    click.echo(f"python -c 'import spacy, sklearn'  {start['import_seconds']:.2f} s median of {start['repeats']}")
+    click.echo(f"annotate / import                  {start['ratio']:.2f}x   (target <= 1.30x)")

@@ -38,15 +38,16 @@ class Segmenter:
     def __call__(self, doc: Doc) -> Doc:
         if len(doc) == 0:
             return doc
+        text = doc.text  # built from the tokens on every access: read it once
         token_starts = doc.to_array("IDX").astype(np.int64)
-        for char in find_layout_breaks(doc.text):
+        for char in find_layout_breaks(text):
             i = int(np.searchsorted(token_starts, char))
             if 0 < i < len(doc):
                 doc[i].is_sent_start = True
         headings = [
             sent
             for sent in doc.sents
-            if is_heading_line(doc.text, sent.start_char, sent.end_char, max_words=self.max_heading_tokens)
+            if is_heading_line(text, sent.start_char, sent.end_char, max_words=self.max_heading_tokens)
         ]
         doc.spans[HEADINGS_KEY] = SpanGroup(doc, name=HEADINGS_KEY, spans=headings)
         return doc

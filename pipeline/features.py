@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from pipeline.rules import load_word_set
 from pipeline.schema import Sentence
 
 _TOKEN = re.compile(r"[a-z]+(?:['’][a-z]+)?|\d+(?:[.,]\d+)*%?|[%$!?\"“”]")
@@ -18,6 +19,7 @@ _FIRST_PERSON = frozenset({"i", "i'm", "i've", "i'd", "my", "me", "myself", "min
 _WE = frozenset({"we", "our", "us", "we've", "we're"})
 _YOU = frozenset({"you", "your", "you're", "you'll", "yours", "yourself"})
 _REPORTING = frozenset({"said", "says", "say", "told", "added", "explained", "noted", "according"})
+_COMPARATIVE = frozenset({"than", "compared", "versus", "vs", "faster", "quicker", "better", "worse", "superior"})
 _BULLET = re.compile(r"^\s*(?:[-*•·▪◦]|\d{1,2}[.)])\s+")
 
 
@@ -42,6 +44,13 @@ def featurize(sentence: Sentence, previous: Sentence | None = None) -> dict[str,
     for name, vocab in (("first_person", _FIRST_PERSON), ("we", _WE), ("you", _YOU), ("reporting", _REPORTING)):
         if words & vocab:
             feats["shape=" + name] = 1.0
+    effects = words & load_word_set("effects")
+    if effects:
+        feats["shape=effect"] = 1.0
+        if any(ent.label == "INTERVENTION" for ent in sentence.entities):
+            feats["shape=effect+intervention"] = 1.0
+    if words & _COMPARATIVE:
+        feats["shape=comparative"] = 1.0
     if "<num>" in words or "<pct>" in words:
         feats["shape=number"] = 1.0
     if text.rstrip().endswith("!"):

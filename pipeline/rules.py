@@ -85,3 +85,9 @@ def load_lexicon(name: str) -> tuple[str, ...]:
         seen.add(term)
         terms.append(term)
     return tuple(terms)
+
+
+@cache
+def load_word_set(name: str) -> frozenset[str]:
+    """A lexicon as a set, for membership tests on hot paths."""
+    return frozenset(load_lexicon(name))
