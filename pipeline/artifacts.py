@@ -54,11 +54,16 @@ class LinearHead:
     intercept: np.ndarray  # (n_rows,)
     beta: float  # inverse temperature
 
+    def __post_init__(self) -> None:
+        # One contiguous row of class weights per feature makes the gather cheap.
+        object.__setattr__(self, "_rows", np.ascontiguousarray(self.coef.T))
+
     def _decision(self, features: dict[str, float]) -> tuple[np.ndarray, list[int]]:
-        idx = [self.index[name] for name in features if name in self.index]
+        index = self.index
+        idx = [index[name] for name in features if name in index]
         if not idx:
             return self.intercept.copy(), idx
-        return self.coef[:, idx].sum(axis=1) / np.sqrt(len(idx)) + self.intercept, idx
+        return self._rows[idx].sum(axis=0) / np.sqrt(len(idx)) + self.intercept, idx
 
     def predict_proba(self, features: dict[str, float]) -> np.ndarray:
         """Calibrated class probabilities for one sentence's features."""
@@ -74,8 +79,11 @@ class LinearHead:
         _, idx = self._decision(features)
         if not idx:
             return []
-        rows = self.coef[:, idx]
-        weights = rows[0] * (1 if class_index == 1 else -1) if rows.shape[0] == 1 else rows[class_index] - rows.mean(axis=0)
+        rows = self._rows[idx]
+        if rows.shape[1] == 1:
+            weights = rows[:, 0] * (1 if class_index == 1 else -1)
+        else:
+            weights = rows[:, class_index] - rows.mean(axis=1)
         names = list(self.index)
         order = np.argsort(weights)[::-1][:top]
         return [names[idx[i]] for i in order if weights[i] > 0]
@@ -160,7 +168,9 @@ def read_meta(folder: Path) -> dict:
     try:
         meta = json.loads(meta_path.read_text("utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ModelCorruptError(f"{meta_path} is not valid JSON ({err}). Run 'make train' to rebuild it.") from err
+        raise ModelCorruptError(
+            f"{meta_path} is not valid JSON ({err}). Run 'make train' to rebuild it."
+        ) from err
     if not isinstance(meta, dict) or meta.get("format") != FORMAT_VERSION:
         raise ModelVersionError(
             f"{folder} is model format {meta.get('format') if isinstance(meta, dict) else '?'}, "
@@ -204,7 +214,9 @@ def load_model(folder: Path) -> ModelBundle:
         raise ModelCorruptError(f"{weights} is corrupt or incomplete ({err}). Run 'make train'.") from err
     for name, head in heads.items():
         if head.coef.shape[1] != len(head.index) or head.coef.shape[0] != head.intercept.shape[0]:
-            raise ModelCorruptError(f"{weights}: the {name} weights do not match their feature list. Run 'make train'.")
+            raise ModelCorruptError(
+                f"{weights}: the {name} weights do not match their feature list. Run 'make train'."
+            )
     if sorted(heads["label"].classes) != sorted(label.value for label in LABELS):
         raise ModelLabelError(f"{weights}: label classes {heads['label'].classes} differ from the taxonomy.")
     return ModelBundle(path=folder, meta=meta, claim=heads["claim"], label=heads["label"])
@@ -220,7 +232,9 @@ def load_stages(folder: Path) -> dict:
         untrusted = sio.get_untrusted_types(file=path)
         allowed = [t for t in untrusted if t.startswith(("sklearn.", "numpy.", "builtins."))]
         if len(allowed) != len(untrusted):
-            raise ModelCorruptError(f"{path} holds types we do not save: {sorted(set(untrusted) - set(allowed))}.")
+            raise ModelCorruptError(
+                f"{path} holds types we do not save: {sorted(set(untrusted) - set(allowed))}."
+            )
         return sio.load(path, trusted=allowed)
     except FileNotFoundError as err:
         raise ModelError(f"No {STAGES_FILE} in {folder}. Run 'make train'.") from err

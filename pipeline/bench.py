@@ -67,7 +67,19 @@ def bench_throughput(checker: Checker, rows: list[tuple[str, str]], *, repeats: 
 def bench_startup(article: Path, model_dir: Path, *, repeats: int = 5) -> dict:
     """Median wall time of `healthclaims annotate ARTICLE` against `python -c "import spacy, sklearn"`."""
     python = sys.executable
-    cli = [python, "-m", "pipeline", "annotate", str(article), "--format", "json", "-o", "-", "--model", str(model_dir)]
+    cli = [
+        python,
+        "-m",
+        "pipeline",
+        "annotate",
+        str(article),
+        "--format",
+        "json",
+        "-o",
+        "-",
+        "--model",
+        str(model_dir),
+    ]
     baseline = [python, "-c", "import spacy, sklearn"]
     annotate_times, import_times = [], []
     for _ in range(repeats):  # interleaved, so drift hits both alike

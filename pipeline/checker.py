@@ -17,7 +17,17 @@ from pipeline.nlp import build_nlp
 from pipeline.schema import Article, ArticleReport, Claim, Label, Sentence
 from pipeline.settings import Settings
 
-_FEATURE_WORDS = {"w": "word", "b": "words", "cue": "cue", "ent": "entity", "shape": "form", "prev_cue": "previous sentence cue", "prev": "previous sentence", "first": "first word", "len": "length"}
+_FEATURE_WORDS = {
+    "w": "word",
+    "b": "words",
+    "cue": "cue",
+    "ent": "entity",
+    "shape": "form",
+    "prev_cue": "previous sentence cue",
+    "prev": "previous sentence",
+    "first": "first word",
+    "len": "length",
+}
 
 
 def describe_feature(name: str) -> str:
@@ -27,7 +37,11 @@ def describe_feature(name: str) -> str:
     if kind == "cue" and ":" in value:
         cue_kind, _, pattern = value.partition(":")
         value = f"{cue_kind} ({pattern})"
-    return f"{_FEATURE_WORDS.get(kind, kind)} {value!r}" if kind in {"w", "b", "first"} else f"{_FEATURE_WORDS.get(kind, kind)} {value}"
+    return (
+        f"{_FEATURE_WORDS.get(kind, kind)} {value!r}"
+        if kind in {"w", "b", "first"}
+        else f"{_FEATURE_WORDS.get(kind, kind)} {value}"
+    )
 
 
 class Checker:
@@ -51,9 +65,7 @@ class Checker:
         """Reports for many articles, in order, streaming through `nlp.pipe`."""
         pairs = self.nlp.pipe(((a.text, a) for a in articles), as_tuples=True, batch_size=batch_size)
         for doc, article in pairs:
-            started = time.perf_counter()
-            report = self.report_from_doc(article, doc)
-            yield report
+            yield self.report_from_doc(article, doc)
 
     def report_from_doc(self, article: Article, doc: Doc) -> ArticleReport:
         """Score the sentences of a processed Doc into an `ArticleReport`."""
@@ -64,15 +76,26 @@ class Checker:
         n_claims = 0
         for i, sent in enumerate(sentences):
             previous = sentences[i - 1] if i else None
-            claim = self._score(article, sent, previous, article_cites=article_cites, claim_number=n_claims + 1)
+            claim = self._score(
+                article, sent, previous, article_cites=article_cites, claim_number=n_claims + 1
+            )
             n_claims += claim.is_claim
             scored.append(claim)
         return ArticleReport(
-            article=article, sentences=tuple(scored), model=self.model.info, elapsed=time.perf_counter() - started
+            article=article,
+            sentences=tuple(scored),
+            model=self.model.info,
+            elapsed=time.perf_counter() - started,
         )
 
     def _score(
-        self, article: Article, sent: Sentence, previous: Sentence | None, *, article_cites: bool, claim_number: int
+        self,
+        article: Article,
+        sent: Sentence,
+        previous: Sentence | None,
+        *,
+        article_cites: bool,
+        claim_number: int,
     ) -> Claim:
         attributes = sentence_attributes(sent)
         claim_probability = 0.0
@@ -82,9 +105,19 @@ class Checker:
             claim_probability = float(self.model.claim.predict_proba(features)[1])
         if claim_probability < self.settings.claim_threshold:
             return Claim(
-                id=f"{article.id}:s{sent.start}", text=sent.text, start=sent.start, end=sent.end,
-                is_claim=False, claim_probability=round(claim_probability, 4), label=None, confidence=None,
-                probabilities={}, attributes=attributes, cues=sent.cues, entities=sent.entities, flags=(),
+                id=f"{article.id}:s{sent.start}",
+                text=sent.text,
+                start=sent.start,
+                end=sent.end,
+                is_claim=False,
+                claim_probability=round(claim_probability, 4),
+                label=None,
+                confidence=None,
+                probabilities={},
+                attributes=attributes,
+                cues=sent.cues,
+                entities=sent.entities,
+                flags=(),
             )
         proba = self.model.label.predict_proba(features)
         best = int(proba.argmax())
@@ -101,7 +134,9 @@ class Checker:
             claim_probability=round(claim_probability, 4),
             label=label,
             confidence=round(confidence, 4),
-            probabilities={cls: round(float(p), 4) for cls, p in zip(self.model.label.classes, proba, strict=True)},
+            probabilities={
+                cls: round(float(p), 4) for cls, p in zip(self.model.label.classes, proba, strict=True)
+            },
             attributes=attributes,
             cues=sent.cues,
             entities=sent.entities,

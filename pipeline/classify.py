@@ -135,7 +135,9 @@ def prune_rare_features(examples: Sequence[Example], *, min_count: int) -> list[
     """
     counts = Counter(name for ex in examples for name in ex.features)
     return [
-        Example({k: v for k, v in ex.features.items() if counts[k] >= min_count}, ex.claim, ex.label, ex.source)
+        Example(
+            {k: v for k, v in ex.features.items() if counts[k] >= min_count}, ex.claim, ex.label, ex.source
+        )
         for ex in examples
     ]
 
@@ -155,7 +157,9 @@ def train_stages(examples: Sequence[Example], *, cross_validate: bool = True) ->
         claim_proba = cross_val_predict(build_stage(C=CLAIM_C), X, y_claim, cv=folds, method="predict_proba")
         claim_pred = claim_proba[:, 1] >= 0.5
         p, r, f, _ = precision_recall_fscore_support(y_claim, claim_pred, average="binary")
-        label_proba = cross_val_predict(build_stage(C=LABEL_C), claim_X, y_label, cv=folds, method="predict_proba")
+        label_proba = cross_val_predict(
+            build_stage(C=LABEL_C), claim_X, y_label, cv=folds, method="predict_proba"
+        )
         classes = np.array(sorted(set(y_label)))
         label_pred = classes[label_proba.argmax(axis=1)]
         metrics = {
@@ -163,17 +167,13 @@ def train_stages(examples: Sequence[Example], *, cross_validate: bool = True) ->
             "claim_precision": round(float(p), 4),
             "claim_recall": round(float(r), 4),
             "claim_f1": round(float(f), 4),
-            "claim_ece": round(
-                expected_calibration_error(claim_proba.max(axis=1), claim_pred == y_claim), 4
-            ),
+            "claim_ece": round(expected_calibration_error(claim_proba.max(axis=1), claim_pred == y_claim), 4),
             "label_macro_f1": round(float(f1_score(y_label, label_pred, average="macro")), 4),
             "label_f1": {
                 label.value: round(float(f1_score(y_label == label.value, label_pred == label.value)), 4)
                 for label in LABELS
             },
-            "label_ece": round(
-                expected_calibration_error(label_proba.max(axis=1), label_pred == y_label), 4
-            ),
+            "label_ece": round(expected_calibration_error(label_proba.max(axis=1), label_pred == y_label), 4),
         }
     return TrainedStages(claim=claim_stage, label=label_stage, metrics=metrics, n_examples=len(examples))
 

@@ -36,23 +36,60 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("articles", nargs=-1, required=True, metavar="ARTICLE...")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="terminal", show_default=True,
-              help="Report format. json and jsonl follow REPORT_FORMAT.md.")
-@click.option("-o", "--out", type=click.Path(dir_okay=False, allow_dash=True), default="-",
-              help="Write the report here instead of stdout.")
-@click.option("--html-out", type=click.Path(dir_okay=False), default=None,
-              help="Also write an HTML report to this file.")
-@click.option("--model", "model_dir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_MODEL,
-              show_default=True, help="Model folder made by `healthclaims train` (env HEALTHCLAIMS_MODEL).")
-@click.option("--threshold", type=click.FloatRange(0.0, 1.0), default=None,
-              help="Flag claims whose label confidence is below this [default: 0.6].")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="terminal",
+    show_default=True,
+    help="Report format. json and jsonl follow REPORT_FORMAT.md.",
+)
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    default="-",
+    help="Write the report here instead of stdout.",
+)
+@click.option(
+    "--html-out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Also write an HTML report to this file.",
+)
+@click.option(
+    "--model",
+    "model_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_MODEL,
+    show_default=True,
+    help="Model folder made by `healthclaims train` (env HEALTHCLAIMS_MODEL).",
+)
+@click.option(
+    "--threshold",
+    type=click.FloatRange(0.0, 1.0),
+    default=None,
+    help="Flag claims whose label confidence is below this [default: 0.6].",
+)
 @click.option("--all-sentences", is_flag=True, help="List every body sentence, not only claims.")
-@click.option("--fail-on", type=click.Choice(["flagged", "promotional"]), default=None,
-              help=f"Exit with status {EXIT_GATE} when any claim is flagged / promotional (for editorial gates).")
-@click.option("--config", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="A TOML file overriding the packaged defaults.")
-@click.option("--spacy-model", default=None, metavar="NAME",
-              help="Start from an installed pretrained spaCy pipeline instead of blank English (opt-in).")
+@click.option(
+    "--fail-on",
+    type=click.Choice(["flagged", "promotional"]),
+    default=None,
+    help=f"Exit with status {EXIT_GATE} when any claim is flagged / promotional (for editorial gates).",
+)
+@click.option(
+    "--config",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="A TOML file overriding the packaged defaults.",
+)
+@click.option(
+    "--spacy-model",
+    default=None,
+    metavar="NAME",
+    help="Start from an installed pretrained spaCy pipeline instead of blank English (opt-in).",
+)
 def annotate(articles, fmt, out, html_out, model_dir, threshold, all_sentences, fail_on, config, spacy_model):
     """Annotate articles: every health claim with its label, confidence, cues and flags.
 
@@ -109,11 +146,25 @@ def _gate_tripped(reports, fail_on: str) -> bool:
 
 
 @cli.command()
-@click.option("--corpus", "corpus_dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
-              default=Path("corpus"), show_default=True, help="Labelled corpus folder.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_MODEL,
-              show_default=True, help="Where to write the model.")
-@click.option("--no-cv", is_flag=True, help="Skip cross-validation (faster; meta.json then has no CV metrics).")
+@click.option(
+    "--corpus",
+    "corpus_dir",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=Path("corpus"),
+    show_default=True,
+    help="Labelled corpus folder.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_MODEL,
+    show_default=True,
+    help="Where to write the model.",
+)
+@click.option(
+    "--no-cv", is_flag=True, help="Skip cross-validation (faster; meta.json then has no CV metrics)."
+)
 def train(corpus_dir, out_dir, no_cv):
     """Train the claim detector and the label classifier from the corpus."""
     from pipeline.classify import train_model
@@ -124,7 +175,9 @@ def train(corpus_dir, out_dir, no_cv):
         meta = train_model(corpus_dir, out_dir, nlp=build_nlp(), cross_validate=not no_cv)
     except HealthClaimsError as err:
         raise _fail(err) from err
-    _err(f"Model written to {out_dir} ({meta['trained_examples']} examples, {meta['trained_claims']} claims).")
+    _err(
+        f"Model written to {out_dir} ({meta['trained_examples']} examples, {meta['trained_claims']} claims)."
+    )
     cv = meta.get("cv_metrics") or {}
     if cv:
         click.echo(
@@ -158,16 +211,33 @@ def main() -> None:
 
 
 @cli.command()
-@click.option("--corpus", "corpus_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              default=Path("../shared/corpora/fakehealth.jsonl"), show_default=True,
-              help="JSON Lines corpus with a `text` field per article.")
-@click.option("--article", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              default=Path("corpus/samples/sample-article.txt"), show_default=True,
-              help="Article for the command-line start-up timing.")
-@click.option("--model", "model_dir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_MODEL,
-              show_default=True, help="Model folder.")
+@click.option(
+    "--corpus",
+    "corpus_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=Path("../shared/corpora/fakehealth.jsonl"),
+    show_default=True,
+    help="JSON Lines corpus with a `text` field per article.",
+)
+@click.option(
+    "--article",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=Path("corpus/samples/sample-article.txt"),
+    show_default=True,
+    help="Article for the command-line start-up timing.",
+)
+@click.option(
+    "--model",
+    "model_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_MODEL,
+    show_default=True,
+    help="Model folder.",
+)
 @click.option("--limit", type=click.IntRange(1), default=None, help="Only the first N articles.")
-@click.option("--repeats", type=click.IntRange(1), default=3, show_default=True, help="Runs per measurement (median).")
+@click.option(
+    "--repeats", type=click.IntRange(1), default=3, show_default=True, help="Runs per measurement (median)."
+)
 def bench(corpus_path, article, model_dir, limit, repeats):
     """Measure throughput against spaCy's bare tokenizer, and start-up against importing spaCy and sklearn."""
     from pipeline.bench import bench_startup, bench_throughput, load_corpus_texts
@@ -183,11 +253,19 @@ def bench(corpus_path, article, model_dir, limit, repeats):
     speed = bench_throughput(checker, rows, repeats=repeats)
     click.echo(f"articles                     {speed['articles']:>12,}")
     click.echo(f"tokens                       {speed['tokens']:>12,}")
-    click.echo(f"bare blank('en') tokenizer   {speed['tokenizer_tokens_per_s']:>12,} tokens/s  ({speed['tokenizer_seconds']} s)")
-    click.echo(f"full annotate pipeline       {speed['pipeline_tokens_per_s']:>12,} tokens/s  ({speed['pipeline_seconds']} s)")
+    click.echo(
+        f"bare blank('en') tokenizer   {speed['tokenizer_tokens_per_s']:>12,} tokens/s  ({speed['tokenizer_seconds']} s)"
+    )
+    click.echo(
+        f"full annotate pipeline       {speed['pipeline_tokens_per_s']:>12,} tokens/s  ({speed['pipeline_seconds']} s)"
+    )
     click.echo(f"pipeline / tokenizer         {speed['ratio']:>12.1%}   (target >= 30%)")
     _err("Command-line start-up ...")
     start = bench_startup(article, model_dir, repeats=max(repeats, 5))
-    click.echo(f"healthclaims annotate (1 article)  {start['annotate_seconds']:.2f} s median of {start['repeats']}")
-    click.echo(f"python -c 'import spacy, sklearn'  {start['import_seconds']:.2f} s median of {start['repeats']}")
+    click.echo(
+        f"healthclaims annotate (1 article)  {start['annotate_seconds']:.2f} s median of {start['repeats']}"
+    )
+    click.echo(
+        f"python -c 'import spacy, sklearn'  {start['import_seconds']:.2f} s median of {start['repeats']}"
+    )
     click.echo(f"annotate / import                  {start['ratio']:.2f}x   (target <= 1.30x)")

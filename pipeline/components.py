@@ -7,16 +7,17 @@ from __future__ import annotations
 
 import numpy as np
 from spacy.language import Language
-from spacy.tokens import Doc, SpanGroup
+from spacy.tokens import Doc, Span, SpanGroup
 
 from pipeline.extract import (
     BOILERPLATE_KEY,
     HEADINGS_KEY,
+    doc_text,
     find_boilerplate,
     find_layout_breaks,
     is_heading_line,
+    sentence_bounds,
 )
-
 
 
 @Language.factory("healthclaims_segmenter", default_config={"max_heading_tokens": 20})
@@ -38,16 +39,16 @@ class Segmenter:
     def __call__(self, doc: Doc) -> Doc:
         if len(doc) == 0:
             return doc
-        text = doc.text  # built from the tokens on every access: read it once
+        text = doc_text(doc)
         token_starts = doc.to_array("IDX").astype(np.int64)
         for char in find_layout_breaks(text):
             i = int(np.searchsorted(token_starts, char))
             if 0 < i < len(doc):
                 doc[i].is_sent_start = True
         headings = [
-            sent
-            for sent in doc.sents
-            if is_heading_line(text, sent.start_char, sent.end_char, max_words=self.max_heading_tokens)
+            Span(doc, first, end)
+            for first, end, start_char, end_char in sentence_bounds(doc)
+            if is_heading_line(text, start_char, end_char, max_words=self.max_heading_tokens)
         ]
         doc.spans[HEADINGS_KEY] = SpanGroup(doc, name=HEADINGS_KEY, spans=headings)
         return doc
@@ -63,6 +64,11 @@ class BoilerplateFilter:
     """Puts every boilerplate sentence in `doc.spans["hc_boilerplate"]`."""
 
     def __call__(self, doc: Doc) -> Doc:
-        spans = [sent for sent in doc.sents if find_boilerplate(sent.text.strip())]
+        text = doc_text(doc)
+        spans = [
+            Span(doc, first, end)
+            for first, end, start_char, end_char in sentence_bounds(doc)
+            if find_boilerplate(text[start_char:end_char].strip())
+        ]
         doc.spans[BOILERPLATE_KEY] = SpanGroup(doc, name=BOILERPLATE_KEY, spans=spans)
         return doc

@@ -105,8 +105,16 @@ def load_sentences(folder: Path) -> list[GoldSentence]:
 
 def _with_section(sent: GoldSentence, section: str) -> GoldSentence:
     return GoldSentence(
-        text=sent.text, claim=sent.claim, label=sent.label, attrs=sent.attrs, start=sent.start,
-        end=sent.end, context=sent.context, topic=sent.topic, genre=sent.genre, section=section,
+        text=sent.text,
+        claim=sent.claim,
+        label=sent.label,
+        attrs=sent.attrs,
+        start=sent.start,
+        end=sent.end,
+        context=sent.context,
+        topic=sent.topic,
+        genre=sent.genre,
+        section=section,
     )
 
 
@@ -135,8 +143,11 @@ def load_gold_articles(folder: Path) -> list[GoldArticle]:
                 )
         articles.append(
             GoldArticle(
-                id=art_id, text=text, title=str(row.get("title") or ""),
-                collection=str(row.get("collection") or row.get("genre") or ""), sentences=sents,
+                id=art_id,
+                text=text,
+                title=str(row.get("title") or ""),
+                collection=str(row.get("collection") or row.get("genre") or ""),
+                sentences=sents,
             )
         )
     return articles

@@ -11,6 +11,7 @@ import re
 from bisect import bisect_left
 from collections.abc import Iterator
 
+import numpy as np
 from spacy.tokens import Doc
 
 from pipeline.rules import load_boilerplate_regex
@@ -23,6 +24,15 @@ _WORD = re.compile(r"\w+")
 HEADINGS_KEY = "hc_headings"
 BOILERPLATE_KEY = "hc_boilerplate"
 CUES_KEY = "hc_cues"
+TEXT_KEY = "hc_text"
+
+
+def doc_text(doc: Doc) -> str:
+    """The Doc's text, built once and cached on the Doc (`doc.text` rebuilds it from every token)."""
+    text = doc.user_data.get(TEXT_KEY)
+    if text is None:
+        text = doc.user_data[TEXT_KEY] = doc.text
+    return text
 
 
 def find_layout_breaks(text: str) -> Iterator[int]:
@@ -66,13 +76,34 @@ def _longest_per_kind(cues: list[Cue]) -> tuple[Cue, ...]:
     return tuple(kept)
 
 
+def sentence_bounds(doc: Doc) -> list[tuple[int, int, int, int]]:
+    """(first token, end token, start char, end char) of each sentence.
+
+    Read from token arrays rather than `doc.sents`, which builds a Python
+    object for every token on every pass.
+    """
+    if len(doc) == 0:
+        return []
+    starts = doc.to_array("SENT_START")
+    idx = doc.to_array("IDX")
+    first = np.flatnonzero(starts == 1).tolist()
+    if not first or first[0] != 0:
+        first.insert(0, 0)
+    ends = [*first[1:], len(doc)]
+    doc_end = len(doc_text(doc))
+    return [
+        (s, e, int(idx[s]), int(idx[e]) if e < len(doc) else doc_end)
+        for s, e in zip(first, ends, strict=True)
+    ]
+
+
 def sentences_from_doc(doc: Doc) -> tuple[Sentence, ...]:
     """Every non-empty sentence of a processed Doc as a `Sentence` record."""
     headings = {span.start_char for span in doc.spans.get(HEADINGS_KEY, [])}
     boilerplate = {span.start_char for span in doc.spans.get(BOILERPLATE_KEY, [])}
     spans = [
-        (sent.start_char, sent.end_char, sent.start_char in headings, sent.start_char in boilerplate)
-        for sent in doc.sents
+        (start_char, end_char, start_char in headings, start_char in boilerplate)
+        for _, _, start_char, end_char in sentence_bounds(doc)
     ]
     return _records(doc, spans)
 
@@ -87,9 +118,12 @@ def whole_doc_sentence(doc: Doc) -> Sentence | None:
 
 
 def _records(doc: Doc, spans: list[tuple[int, int, bool, bool]]) -> tuple[Sentence, ...]:
-    text = doc.text
+    text = doc_text(doc)
     cues = sorted(
-        (Cue(span.text, span.start_char, span.end_char, span.label_, span.id_) for span in doc.spans.get(CUES_KEY, [])),
+        (
+            Cue(span.text, span.start_char, span.end_char, span.label_, span.id_)
+            for span in doc.spans.get(CUES_KEY, [])
+        ),
         key=lambda c: c.start,
     )
     cue_starts = [cue.start for cue in cues]

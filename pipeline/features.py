@@ -10,6 +10,7 @@ identical features.
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 
 from pipeline.rules import load_word_set
 from pipeline.schema import Sentence
@@ -19,7 +20,9 @@ _FIRST_PERSON = frozenset({"i", "i'm", "i've", "i'd", "my", "me", "myself", "min
 _WE = frozenset({"we", "our", "us", "we've", "we're"})
 _YOU = frozenset({"you", "your", "you're", "you'll", "yours", "yourself"})
 _REPORTING = frozenset({"said", "says", "say", "told", "added", "explained", "noted", "according"})
-_COMPARATIVE = frozenset({"than", "compared", "versus", "vs", "faster", "quicker", "better", "worse", "superior"})
+_COMPARATIVE = frozenset(
+    {"than", "compared", "versus", "vs", "faster", "quicker", "better", "worse", "superior"}
+)
 _BULLET = re.compile(r"^\s*(?:[-*•·▪◦]|\d{1,2}[.)])\s+")
 
 
@@ -36,12 +39,17 @@ def featurize(sentence: Sentence, previous: Sentence | None = None) -> dict[str,
     feats: dict[str, float] = {}
     for tok in tokens:
         feats["w=" + tok] = 1.0
-    for left, right in zip(tokens, tokens[1:], strict=False):
+    for left, right in pairwise(tokens):
         feats["b=" + left + "_" + right] = 1.0
     if tokens:
         feats["first=" + tokens[0]] = 1.0
     words = set(tokens)
-    for name, vocab in (("first_person", _FIRST_PERSON), ("we", _WE), ("you", _YOU), ("reporting", _REPORTING)):
+    for name, vocab in (
+        ("first_person", _FIRST_PERSON),
+        ("we", _WE),
+        ("you", _YOU),
+        ("reporting", _REPORTING),
+    ):
         if words & vocab:
             feats["shape=" + name] = 1.0
     effects = words & load_word_set("effects")

@@ -22,6 +22,8 @@ def review_flags(
         flags.add("vague_evidence")
     if attributes.get("absolute"):
         flags.add("absolute")
-    if label == Label.ANECDOTE and any(cue.kind == "anecdote" and cue.pattern == "generalised" for cue in cues):
+    if label == Label.ANECDOTE and any(
+        cue.kind == "anecdote" and cue.pattern == "generalised" for cue in cues
+    ):
         flags.add("generalised_anecdote")
     return tuple(flag for flag in FLAG_ORDER if flag in flags)

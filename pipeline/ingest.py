@@ -51,7 +51,9 @@ def is_url(source: str) -> bool:
     return source.startswith(("http://", "https://"))
 
 
-def load_article(source: str, *, max_bytes: int, timeout: float = 20.0, stdin: BinaryIO | None = None) -> Article:
+def load_article(
+    source: str, *, max_bytes: int, timeout: float = 20.0, stdin: BinaryIO | None = None
+) -> Article:
     """Read `source` (a path, an http(s) URL, or "-" for stdin) into an Article."""
     if source == "-":
         stream = stdin if stdin is not None else sys.stdin.buffer
@@ -62,12 +64,16 @@ def load_article(source: str, *, max_bytes: int, timeout: float = 20.0, stdin: B
         return article_from_bytes(data, name=_url_name(source), source=source, kind=kind, max_bytes=max_bytes)
     path = Path(source)
     if not path.exists():
-        raise NotFoundError(f"{source} does not exist. Give a .txt, .md or .html file, a URL, or - for stdin.")
+        raise NotFoundError(
+            f"{source} does not exist. Give a .txt, .md or .html file, a URL, or - for stdin."
+        )
     if path.is_dir():
         raise UnsupportedInputError(f"{source} is a folder. Give the article files inside it.")
     size = path.stat().st_size
     if size > max_bytes:
-        raise TooLargeError(f"{source} is {size:,} bytes, over the limit of {max_bytes:,}. Split it or raise --max-bytes.")
+        raise TooLargeError(
+            f"{source} is {size:,} bytes, over the limit of {max_bytes:,}. Split it or raise --max-bytes."
+        )
     try:
         data = path.read_bytes()
     except OSError as err:
@@ -84,7 +90,9 @@ def _url_name(url: str) -> str:
 
 def fetch_url(url: str, *, max_bytes: int, timeout: float) -> tuple[bytes, str | None]:
     """The body of an http(s) URL and its kind ("html", "text" or None)."""
-    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, "Accept": "text/html,text/plain;q=0.9,*/*;q=0.5"})
+    request = urllib.request.Request(
+        url, headers={"User-Agent": USER_AGENT, "Accept": "text/html,text/plain;q=0.9,*/*;q=0.5"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             data = response.read(max_bytes + 1)
@@ -93,7 +101,9 @@ def fetch_url(url: str, *, max_bytes: int, timeout: float) -> tuple[bytes, str |
         raise FetchError(f"{url} answered HTTP {err.code} {err.reason}. Check the address.") from err
     except (urllib.error.URLError, TimeoutError, OSError) as err:
         reason = getattr(err, "reason", err)
-        raise FetchError(f"{url} could not be fetched ({reason}). Check the address and your network.") from err
+        raise FetchError(
+            f"{url} could not be fetched ({reason}). Check the address and your network."
+        ) from err
     kind = "html" if "html" in content_type else "text" if content_type.startswith("text/") else None
     return data, kind
 
@@ -122,7 +132,9 @@ def decode_text(data: bytes, *, name: str) -> str:
 def article_from_bytes(data: bytes, *, name: str, source: str, kind: str | None, max_bytes: int) -> Article:
     """Check, decode and extract raw bytes into an Article."""
     if len(data) > max_bytes:
-        raise TooLargeError(f"{source} is over the limit of {max_bytes:,} bytes. Split it or raise --max-bytes.")
+        raise TooLargeError(
+            f"{source} is over the limit of {max_bytes:,} bytes. Split it or raise --max-bytes."
+        )
     if not data.strip():
         raise EmptyInputError(f"{source} is empty. There is nothing to annotate.")
     for magic, what in _BINARY_MAGIC.items():
@@ -132,10 +144,14 @@ def article_from_bytes(data: bytes, *, name: str, source: str, kind: str | None,
             )
     head = data[:4096]
     if b"\x00" in head and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise UnsupportedInputError(f"{source} looks binary (it holds NUL bytes). healthclaims reads .txt, .md, .html and URLs.")
+        raise UnsupportedInputError(
+            f"{source} looks binary (it holds NUL bytes). healthclaims reads .txt, .md, .html and URLs."
+        )
     text = decode_text(data, name=source)
     if _control_share(text) > 0.05:
-        raise UnsupportedInputError(f"{source} looks binary (many control characters). healthclaims reads text and HTML.")
+        raise UnsupportedInputError(
+            f"{source} looks binary (many control characters). healthclaims reads text and HTML."
+        )
     if kind is None and _HTML_SNIFF.match(data[:512]):
         kind = "html"
     if kind == "html":
@@ -188,8 +204,12 @@ def extract_html(html: str, *, source: str) -> tuple[str, str]:
     import trafilatura
 
     document = trafilatura.bare_extraction(
-        html, url=source if is_url(source) else None, with_metadata=True, include_comments=False,
-        include_tables=False, favor_precision=True,
+        html,
+        url=source if is_url(source) else None,
+        with_metadata=True,
+        include_comments=False,
+        include_tables=False,
+        favor_precision=True,
     )
     if document is None:
         return "", ""

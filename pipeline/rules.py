@@ -31,7 +31,9 @@ def _read(relative: str) -> str:
     try:
         return resources.files(_ROOT).joinpath(relative).read_text("utf-8")
     except OSError as err:
-        raise ResourceError(f"Packaged resource {relative} cannot be read: {err}. Reinstall healthclaims.") from err
+        raise ResourceError(
+            f"Packaged resource {relative} cannot be read: {err}. Reinstall healthclaims."
+        ) from err
 
 
 @cache

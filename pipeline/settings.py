@@ -25,7 +25,9 @@ class Settings:
         known = {f.name for f in fields(self)}
         unknown = sorted(set(given) - known)
         if unknown:
-            raise SettingsError(f"Unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}.")
+            raise SettingsError(
+                f"Unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}."
+            )
         return replace(self, **given)
 
 

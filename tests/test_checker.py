@@ -7,13 +7,27 @@ from pipeline.schema import Article
 # (start of the sentence, claim?, label, attributes that must be set)
 WORKED_EXAMPLE = [
     ("Migraines are debilitating headaches characterized by intense pain", False, None, set()),
-    ("In recent years, IV infusion therapy for migraines has emerged", True, "promotional", {"hedged", "hype"}),
+    (
+        "In recent years, IV infusion therapy for migraines has emerged",
+        True,
+        "promotional",
+        {"hedged", "hype"},
+    ),
     ("This method allows for a quicker absorption", True, "promotional", set()),
-    ("In a clinical trial, patients receiving IV magnesium sulfate", True, "study-backed", {"vague_evidence"}),
+    (
+        "In a clinical trial, patients receiving IV magnesium sulfate",
+        True,
+        "study-backed",
+        {"vague_evidence"},
+    ),
     ("Patients who have tried IV infusion therapy for migraines often report", True, "anecdotal", set()),
     ("This is supported by evidence suggesting", True, "study-backed", {"vague_evidence", "hedged"}),
-    ("It is in this context that IV infusion therapy for migraines is being explored", True, "promotional",
-     {"hedged", "hype"}),
+    (
+        "It is in this context that IV infusion therapy for migraines is being explored",
+        True,
+        "promotional",
+        {"hedged", "hype"},
+    ),
     ("The actual infusion takes anywhere from 30 minutes to an hour", False, None, set()),
     ("Sign up for our Newsletter", False, None, set()),
 ]
@@ -24,7 +38,9 @@ def seed_report(checker, seed_text):
     return checker.check(Article(id="seed-article", source="seed-article.txt", text=seed_text))
 
 
-@pytest.mark.parametrize(("opening", "is_claim", "label", "attrs"), WORKED_EXAMPLE, ids=[r[0][:30] for r in WORKED_EXAMPLE])
+@pytest.mark.parametrize(
+    ("opening", "is_claim", "label", "attrs"), WORKED_EXAMPLE, ids=[r[0][:30] for r in WORKED_EXAMPLE]
+)
 def test_checker_seed_worked_example(seed_report, opening, is_claim, label, attrs):
     matches = [s for s in seed_report.sentences if s.text.startswith(opening)]
     assert matches, f"no sentence starts with {opening!r}"

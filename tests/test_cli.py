@@ -49,8 +49,17 @@ def test_cli_one_bad_article_does_not_stop_the_others(run, model_dir, tmp_path):
     empty.write_text("")
     pdf = tmp_path / "paper.pdf"
     pdf.write_bytes(b"%PDF-1.4 fake")
-    result = run("annotate", str(empty), str(SAMPLE), str(pdf), str(tmp_path / "missing.txt"),
-                 "--format", "jsonl", "--model", str(model_dir))
+    result = run(
+        "annotate",
+        str(empty),
+        str(SAMPLE),
+        str(pdf),
+        str(tmp_path / "missing.txt"),
+        "--format",
+        "jsonl",
+        "--model",
+        str(model_dir),
+    )
     assert result.exit_code == 1
     assert {json.loads(line)["article_id"] for line in result.stdout.splitlines()} == {"sample-article"}
     errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
@@ -60,7 +69,9 @@ def test_cli_one_bad_article_does_not_stop_the_others(run, model_dir, tmp_path):
 
 
 def test_cli_fail_on_promotional_gates(run, model_dir):
-    result = run("annotate", str(SAMPLE), "--format", "json", "--fail-on", "promotional", "--model", str(model_dir))
+    result = run(
+        "annotate", str(SAMPLE), "--format", "json", "--fail-on", "promotional", "--model", str(model_dir)
+    )
     assert result.exit_code == 3
     calm = "The clinic opens at nine.\n"
     result = run("annotate", "-", "--fail-on", "flagged", "--model", str(model_dir), input=calm)

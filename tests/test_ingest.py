@@ -57,7 +57,9 @@ def test_ingest_html_drops_navigation_and_footer(tmp_path):
 
 
 def test_ingest_markdown_strips_syntax_keeps_lines():
-    text = markdown_to_text("# Vitamin D\n\n**Vitamin D** may help [bones](http://x.org).\n\n- item one\n- item two\n")
+    text = markdown_to_text(
+        "# Vitamin D\n\n**Vitamin D** may help [bones](http://x.org).\n\n- item one\n- item two\n"
+    )
     assert text.splitlines()[0] == "Vitamin D"
     assert "Vitamin D may help bones." in text
     assert "- item one" in text
@@ -106,7 +108,7 @@ def test_ingest_stdin(tmp_path):
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802 (http.server's name)
+    def do_GET(self):
         if self.path == "/story":
             body = NEWS_HTML.encode()
             self.send_response(200)

@@ -78,4 +78,11 @@ def test_rules_cue_patterns_pass_spacy_validation():
     nlp = spacy.blank("en")
     ruler = nlp.add_pipe("span_ruler", config={"validate": True, "phrase_matcher_attr": "LOWER"})
     ruler.add_patterns([p.as_ruler_pattern() for p in load_cue_patterns()])
-    assert {p.kind for p in load_cue_patterns()} == {"study", "anecdote", "promotion", "hedge", "absolute", "citation"}
+    assert {p.kind for p in load_cue_patterns()} == {
+        "study",
+        "anecdote",
+        "promotion",
+        "hedge",
+        "absolute",
+        "citation",
+    }

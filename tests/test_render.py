@@ -22,8 +22,20 @@ def report(checker):
 def test_render_json_follows_contract(report):
     data = json.loads(render([report], "json"))
     assert data["schema"] == "healthclaims/report@1"
-    assert data["article"] == {"id": "ginger", "source": "ginger.txt", "title": "Ginger & <Cancer>", "chars": len(TEXT)}
-    assert set(data["summary"]) == {"claims", "study-backed", "anecdotal", "promotional", "flagged", "evidence_share"}
+    assert data["article"] == {
+        "id": "ginger",
+        "source": "ginger.txt",
+        "title": "Ginger & <Cancer>",
+        "chars": len(TEXT),
+    }
+    assert set(data["summary"]) == {
+        "claims",
+        "study-backed",
+        "anecdotal",
+        "promotional",
+        "flagged",
+        "evidence_share",
+    }
     assert data["claims"], "expected claims in the ginger text"
     for claim in data["claims"]:
         assert TEXT[claim["start"] : claim["end"]] == claim["text"]

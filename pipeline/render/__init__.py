@@ -9,7 +9,9 @@ from pipeline.schema import ArticleReport
 FORMATS = ("terminal", "json", "jsonl", "markdown", "html")
 
 
-def render(reports: Sequence[ArticleReport], fmt: str, *, all_sentences: bool = False, color: bool = False) -> str:
+def render(
+    reports: Sequence[ArticleReport], fmt: str, *, all_sentences: bool = False, color: bool = False
+) -> str:
     """The reports in one format, as text ready to write."""
     if fmt == "json":
         from pipeline.render.records import render_json

@@ -36,7 +36,9 @@ def render_html(reports: Sequence[ArticleReport]) -> str:
     articles = [
         {"report": report, "summary": report.summary, "segments": _segments(report)} for report in reports
     ]
-    title = reports[0].article.title or reports[0].article.id if len(reports) == 1 else f"{len(reports)} articles"
+    title = (
+        reports[0].article.title or reports[0].article.id if len(reports) == 1 else f"{len(reports)} articles"
+    )
     return template.render(
         title=title, articles=articles, labels=[label.value for label in LABELS], meaning=LABEL_MEANING
     )

@@ -23,7 +23,9 @@ def claim_record(claim: Claim) -> dict:
         "claim_probability": claim.claim_probability,
         "attributes": claim.attributes,
         "cues": [{"text": c.text, "start": c.start, "end": c.end, "kind": c.kind} for c in claim.cues],
-        "entities": [{"text": e.text, "label": e.label, "start": e.start, "end": e.end} for e in claim.entities],
+        "entities": [
+            {"text": e.text, "label": e.label, "start": e.start, "end": e.end} for e in claim.entities
+        ],
         "flags": list(claim.flags),
         "evidence": list(claim.evidence),
     }
@@ -35,7 +37,12 @@ def report_record(report: ArticleReport, *, all_sentences: bool = False) -> dict
     listed = report.sentences if all_sentences else report.claims
     record = {
         "schema": REPORT_SCHEMA,
-        "article": {"id": article.id, "source": article.source, "title": article.title, "chars": article.chars},
+        "article": {
+            "id": article.id,
+            "source": article.source,
+            "title": article.title,
+            "chars": article.chars,
+        },
         "summary": report.summary,
         "claims": [claim_record(claim) for claim in listed],
         "model": {
@@ -62,5 +69,7 @@ def render_jsonl(reports: Sequence[ArticleReport], *, all_sentences: bool = Fals
     for report in reports:
         listed = report.sentences if all_sentences else report.claims
         for claim in listed:
-            lines.append(json.dumps({"article_id": report.article.id, **claim_record(claim)}, ensure_ascii=False))
+            lines.append(
+                json.dumps({"article_id": report.article.id, **claim_record(claim)}, ensure_ascii=False)
+            )
     return "".join(line + "\n" for line in lines)

@@ -43,7 +43,9 @@ def _summary_table(report: ArticleReport) -> Table:
     return table
 
 
-def render_terminal(reports: Sequence[ArticleReport], *, all_sentences: bool = False, color: bool = False) -> str:
+def render_terminal(
+    reports: Sequence[ArticleReport], *, all_sentences: bool = False, color: bool = False
+) -> str:
     """The reports as terminal text; ANSI colour only when `color` is set."""
     buffer = io.StringIO()
     console = Console(file=buffer, force_terminal=color, no_color=not color, width=100, highlight=False)
