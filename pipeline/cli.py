@@ -15,6 +15,16 @@ DEFAULT_MODEL = Path(os.environ.get("HEALTHCLAIMS_MODEL", "models/default"))
 EXIT_GATE = 3
 
 
+model_option = click.option(
+    "--model",
+    "model_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_MODEL,
+    show_default=True,
+    help="Model folder made by `healthclaims train` (env HEALTHCLAIMS_MODEL).",
+)
+
+
 def _fail(err: HealthClaimsError) -> click.ClickException:
     return click.ClickException(str(err))
 
@@ -57,14 +67,7 @@ def cli() -> None:
     default=None,
     help="Also write an HTML report to this file.",
 )
-@click.option(
-    "--model",
-    "model_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=DEFAULT_MODEL,
-    show_default=True,
-    help="Model folder made by `healthclaims train` (env HEALTHCLAIMS_MODEL).",
-)
+@model_option
 @click.option(
     "--threshold",
     type=click.FloatRange(0.0, 1.0),
@@ -226,14 +229,7 @@ def main() -> None:
     show_default=True,
     help="Article for the command-line start-up timing.",
 )
-@click.option(
-    "--model",
-    "model_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=DEFAULT_MODEL,
-    show_default=True,
-    help="Model folder.",
-)
+@model_option
 @click.option("--limit", type=click.IntRange(1), default=None, help="Only the first N articles.")
 @click.option(
     "--repeats", type=click.IntRange(1), default=3, show_default=True, help="Runs per measurement (median)."
