@@ -19,6 +19,7 @@ import zipfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
+from itertools import chain
 from pathlib import Path
 
 import numpy as np
@@ -41,11 +42,21 @@ def installed_version(package: str) -> str:
 
 
 @dataclass(frozen=True)
+class Prediction:
+    """A head's output for a batch of sentences."""
+
+    proba: np.ndarray  # (n_sentences, n_classes), rows sum to 1
+    best: np.ndarray  # (n_sentences,) index of the most probable class
+    evidence: list[list[str]]  # per sentence, the features that pushed hardest towards `best`
+
+
+@dataclass(frozen=True)
 class LinearHead:
     """A calibrated linear classifier over named binary features.
 
     Mirrors DictVectorizer -> Normalizer(l2) -> CalibratedClassifierCV(
-    LogisticRegression, method="temperature", ensemble=False).
+    LogisticRegression, method="temperature", ensemble=False), and scores a
+    whole batch of sentences (an article) with a few array operations.
     """
 
     classes: tuple[str, ...]
@@ -55,38 +66,50 @@ class LinearHead:
     beta: float  # inverse temperature
 
     def __post_init__(self) -> None:
-        # One contiguous row of class weights per feature makes the gather cheap.
-        object.__setattr__(self, "_rows", np.ascontiguousarray(self.coef.T))
+        # Per feature, one weight per class: a binary stage's single row d
+        # becomes the two columns (-d, d), so both cases share one code path.
+        rows = np.ascontiguousarray(self.coef.T, dtype=np.float64)
+        bias = np.asarray(self.intercept, dtype=np.float64)
+        if rows.shape[1] == 1:
+            rows, bias = np.hstack([-rows, rows]), np.concatenate([-bias, bias])
+        object.__setattr__(self, "_rows", rows)
+        object.__setattr__(self, "_bias", bias)
+        object.__setattr__(self, "_names", list(self.index))
 
-    def _decision(self, features: dict[str, float]) -> tuple[np.ndarray, list[int]]:
+    def predict_many(self, features: list[dict[str, float]], *, explain: int = 0) -> Prediction:
+        """Probabilities for many sentences' features, and (if `explain`) each one's strongest features."""
         index = self.index
-        idx = [index[name] for name in features if name in index]
-        if not idx:
-            return self.intercept.copy(), idx
-        return self._rows[idx].sum(axis=0) / np.sqrt(len(idx)) + self.intercept, idx
+        n_classes = self._rows.shape[1]
+        lookup = index.get
+        idx_lists = [[i for i in map(lookup, feats) if i is not None] for feats in features]
+        lengths = np.fromiter(map(len, idx_lists), dtype=np.intp, count=len(idx_lists))
+        flat = np.fromiter(chain.from_iterable(idx_lists), dtype=np.intp, count=int(lengths.sum()))
+        gathered = self._rows[flat]
+        sums = np.zeros((len(idx_lists), n_classes))
+        nonempty = lengths > 0
+        if flat.size:
+            offsets = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+            sums[nonempty] = np.add.reduceat(gathered, offsets[nonempty], axis=0)
+        decision = sums / np.sqrt(np.maximum(lengths, 1))[:, None] + self._bias
+        scaled = self.beta * decision
+        scaled -= scaled.max(axis=1, keepdims=True)
+        exp = np.exp(scaled)
+        proba = exp / exp.sum(axis=1, keepdims=True)
+        best = proba.argmax(axis=1)
+        evidence: list[list[str]] = [[] for _ in idx_lists]
+        if explain and flat.size:
+            owner = np.repeat(np.arange(len(idx_lists)), lengths)
+            push = gathered[np.arange(flat.size), best[owner]] - gathered.mean(axis=1)
+            order = np.lexsort((-push, owner))  # by sentence, strongest push first
+            rank = np.arange(order.size) - np.searchsorted(owner[order], owner[order])
+            keep = order[(rank < explain) & (push[order] > 0)]
+            for sentence, feature in zip(owner[keep].tolist(), flat[keep].tolist(), strict=True):
+                evidence[sentence].append(self._names[feature])
+        return Prediction(proba=proba, best=best, evidence=evidence)
 
     def predict_proba(self, features: dict[str, float]) -> np.ndarray:
         """Calibrated class probabilities for one sentence's features."""
-        decision, _ = self._decision(features)
-        logits = np.array([-decision[0], decision[0]]) if decision.shape[0] == 1 else decision
-        scaled = self.beta * logits
-        scaled -= scaled.max()
-        exp = np.exp(scaled)
-        return exp / exp.sum()
-
-    def explain(self, features: dict[str, float], class_index: int, *, top: int = 3) -> list[str]:
-        """The features that pushed most towards `class_index`, strongest first."""
-        _, idx = self._decision(features)
-        if not idx:
-            return []
-        rows = self._rows[idx]
-        if rows.shape[1] == 1:
-            weights = rows[:, 0] * (1 if class_index == 1 else -1)
-        else:
-            weights = rows[:, class_index] - rows.mean(axis=1)
-        names = list(self.index)
-        order = np.argsort(weights)[::-1][:top]
-        return [names[idx[i]] for i in order if weights[i] > 0]
+        return self.predict_many([features]).proba[0]
 
     @classmethod
     def from_pipeline(cls, pipe) -> LinearHead:

@@ -68,19 +68,47 @@ class Checker:
             yield self.report_from_doc(article, doc)
 
     def report_from_doc(self, article: Article, doc: Doc) -> ArticleReport:
-        """Score the sentences of a processed Doc into an `ArticleReport`."""
+        """Score the sentences of a processed Doc into an `ArticleReport`.
+
+        Three passes over the article: features for every candidate sentence,
+        the claim head over all of them at once, the label head over the claims.
+        """
         started = time.perf_counter()
         sentences = sentences_from_doc(doc)
-        article_cites = any("citation" in sent.cue_kinds for sent in sentences)
+        article_cites = any(cue.kind == "citation" for sent in sentences for cue in sent.cues)
+        candidates = [i for i, sent in enumerate(sentences) if sent.candidate]
+        features = [featurize(sentences[i], sentences[i - 1] if i else None) for i in candidates]
+        claim_probability = [0.0] * len(sentences)
+        if candidates:
+            positive = self.model.claim.predict_many(features).proba[:, 1].tolist()
+            for i, p in zip(candidates, positive, strict=True):
+                claim_probability[i] = p
+        threshold = self.settings.claim_threshold
+        claim_rows = [row for row, i in enumerate(candidates) if claim_probability[i] >= threshold]
+        labelled = (
+            self.model.label.predict_many([features[row] for row in claim_rows], explain=3)
+            if claim_rows
+            else None
+        )
+        label_of = {candidates[row]: n for n, row in enumerate(claim_rows)}
         scored = []
-        n_claims = 0
         for i, sent in enumerate(sentences):
-            previous = sentences[i - 1] if i else None
-            claim = self._score(
-                article, sent, previous, article_cites=article_cites, claim_number=n_claims + 1
-            )
-            n_claims += claim.is_claim
-            scored.append(claim)
+            n = label_of.get(i)
+            if n is None:
+                scored.append(self._not_claim(article, sent, claim_probability[i]))
+            else:
+                scored.append(
+                    self._claim(
+                        article,
+                        sent,
+                        number=n + 1,
+                        claim_probability=claim_probability[i],
+                        proba=labelled.proba[n].tolist(),
+                        best=int(labelled.best[n]),
+                        evidence=labelled.evidence[n],
+                        article_cites=article_cites,
+                    )
+                )
         return ArticleReport(
             article=article,
             sentences=tuple(scored),
@@ -88,45 +116,42 @@ class Checker:
             elapsed=time.perf_counter() - started,
         )
 
-    def _score(
+    def _not_claim(self, article: Article, sent: Sentence, claim_probability: float) -> Claim:
+        return Claim(
+            id=f"{article.id}:s{sent.start}",
+            text=sent.text,
+            start=sent.start,
+            end=sent.end,
+            is_claim=False,
+            claim_probability=round(claim_probability, 4),
+            label=None,
+            confidence=None,
+            probabilities={},
+            attributes=sentence_attributes(sent),
+            cues=sent.cues,
+            entities=sent.entities,
+            flags=(),
+        )
+
+    def _claim(
         self,
         article: Article,
         sent: Sentence,
-        previous: Sentence | None,
         *,
+        number: int,
+        claim_probability: float,
+        proba: list[float],
+        best: int,
+        evidence: list[str],
         article_cites: bool,
-        claim_number: int,
     ) -> Claim:
+        classes = self.model.label.classes
+        label = Label(classes[best])
+        confidence = proba[best]
         attributes = sentence_attributes(sent)
-        claim_probability = 0.0
-        features = None
-        if sent.candidate:
-            features = featurize(sent, previous)
-            claim_probability = float(self.model.claim.predict_proba(features)[1])
-        if claim_probability < self.settings.claim_threshold:
-            return Claim(
-                id=f"{article.id}:s{sent.start}",
-                text=sent.text,
-                start=sent.start,
-                end=sent.end,
-                is_claim=False,
-                claim_probability=round(claim_probability, 4),
-                label=None,
-                confidence=None,
-                probabilities={},
-                attributes=attributes,
-                cues=sent.cues,
-                entities=sent.entities,
-                flags=(),
-            )
-        proba = self.model.label.predict_proba(features)
-        best = int(proba.argmax())
-        label = Label(self.model.label.classes[best])
-        confidence = float(proba[best])
         attributes["vague_evidence"] = label == Label.STUDY and not article_cites
-        evidence = tuple(describe_feature(name) for name in self.model.label.explain(features, best))
         return Claim(
-            id=f"{article.id}:c{claim_number}",
+            id=f"{article.id}:c{number}",
             text=sent.text,
             start=sent.start,
             end=sent.end,
@@ -134,12 +159,10 @@ class Checker:
             claim_probability=round(claim_probability, 4),
             label=label,
             confidence=round(confidence, 4),
-            probabilities={
-                cls: round(float(p), 4) for cls, p in zip(self.model.label.classes, proba, strict=True)
-            },
+            probabilities={cls: round(p, 4) for cls, p in zip(classes, proba, strict=True)},
             attributes=attributes,
             cues=sent.cues,
             entities=sent.entities,
             flags=review_flags(label, confidence, attributes, sent.cues, threshold=self.settings.threshold),
-            evidence=evidence,
+            evidence=tuple(describe_feature(name) for name in evidence),
         )

@@ -5,46 +5,65 @@ Each component is thin; the logic lives in plain functions in `extract.py`.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
+from spacy.attrs import SENT_START
 from spacy.language import Language
+from spacy.matcher import PhraseMatcher
+from spacy.pipeline import Sentencizer
 from spacy.tokens import Doc, Span, SpanGroup
 
 from pipeline.extract import (
     BOILERPLATE_KEY,
+    CUES_KEY,
     HEADINGS_KEY,
+    OPENERS,
+    TEXT_KEY,
     doc_text,
     find_boilerplate,
-    find_layout_breaks,
     is_heading_line,
     sentence_bounds,
+    sentence_starts,
 )
+from pipeline.rules import load_cue_patterns, load_lexicon
 
 
 @Language.factory("healthclaims_segmenter", default_config={"max_heading_tokens": 20})
 def make_segmenter(nlp: Language, name: str, max_heading_tokens: int) -> Segmenter:
-    """Sentence boundaries at line breaks and list items; headings marked."""
-    return Segmenter(max_heading_tokens=max_heading_tokens)
+    """Sentence boundaries from punctuation, line breaks and list items; headings marked."""
+
+    def hashes(chars) -> np.ndarray:
+        return np.unique(np.array([nlp.vocab.strings.add(char) for char in chars], dtype=np.uint64))
+
+    return Segmenter(
+        final_hashes=hashes(Sentencizer.default_punct_chars),
+        opener_hashes=hashes(OPENERS),
+        max_heading_tokens=max_heading_tokens,
+    )
 
 
 class Segmenter:
-    """Forces a sentence start after every line break and records heading lines.
+    """Sets every token's sentence start (see `extract.sentence_starts`) and records heading lines.
 
-    Runs after spaCy's punctuation `sentencizer`, so a heading line is never
-    glued to the sentence that follows it.
+    Replaces spaCy's `sentencizer`: same punctuation rule, computed on
+    arrays, plus line breaks and opening quotes.
     """
 
-    def __init__(self, *, max_heading_tokens: int) -> None:
+    def __init__(
+        self, *, final_hashes: np.ndarray, opener_hashes: np.ndarray, max_heading_tokens: int
+    ) -> None:
+        self.final_hashes = final_hashes
+        self.opener_hashes = opener_hashes
         self.max_heading_tokens = max_heading_tokens
 
     def __call__(self, doc: Doc) -> Doc:
         if len(doc) == 0:
             return doc
+        starts = sentence_starts(doc, self.final_hashes, self.opener_hashes)
+        values = np.where(starts, 1, -1).astype(np.uint64).reshape(-1, 1)
+        doc.from_array([SENT_START], values)
         text = doc_text(doc)
-        token_starts = doc.to_array("IDX").astype(np.int64)
-        for char in find_layout_breaks(text):
-            i = int(np.searchsorted(token_starts, char))
-            if 0 < i < len(doc):
-                doc[i].is_sent_start = True
         headings = [
             Span(doc, first, end)
             for first, end, start_char, end_char in sentence_bounds(doc)
@@ -71,4 +90,106 @@ class BoilerplateFilter:
             if find_boilerplate(text[start_char:end_char].strip())
         ]
         doc.spans[BOILERPLATE_KEY] = SpanGroup(doc, name=BOILERPLATE_KEY, spans=spans)
+        return doc
+
+
+@Language.factory("healthclaims_regex_cues", default_config={})
+def make_regex_cues(nlp: Language, name: str) -> RegexCues:
+    """Cue spans from the regular-expression patterns of `cues.jsonl`."""
+    return RegexCues([pattern for pattern in load_cue_patterns() if pattern.regex is not None])
+
+
+class RegexCues:
+    """Adds a span to `doc.spans["hc_cues"]` for every regex cue match, snapped to token bounds.
+
+    Runs after the phrase SpanRuler, which creates the group. A match must
+    start at a word boundary; this is checked here rather than with a leading
+    `\\b` in the expressions, which would stop `re` from scanning for their
+    first literal quickly.
+    """
+
+    def __init__(self, patterns) -> None:
+        # Patterns that share an expression (an acronym is both an institution
+        # and an authority) are scanned once.
+        self.by_regex: dict[tuple[re.Pattern[str], tuple[str, ...]], list[tuple[str, str]]] = {}
+        for pattern in patterns:
+            key = (pattern.regex, pattern.requires)
+            self.by_regex.setdefault(key, []).append((pattern.kind, pattern.id))
+
+    def __call__(self, doc: Doc) -> Doc:
+        text = doc_text(doc)
+        found = []
+        for (regex, requires), labels in self.by_regex.items():
+            if requires and not any(needle in text for needle in requires):
+                continue  # a substring test is far cheaper than a regex scan
+            for match in regex.finditer(text):
+                at = match.start()
+                if at and text[at - 1].isalnum() and text[at].isalnum():
+                    continue
+                for kind, cue_id in labels:
+                    span = doc.char_span(
+                        match.start(), match.end(), label=kind, span_id=cue_id, alignment_mode="expand"
+                    )
+                    if span is not None:
+                        found.append(span)
+        if CUES_KEY in doc.spans:
+            doc.spans[CUES_KEY].extend(found)
+        else:
+            doc.spans[CUES_KEY] = SpanGroup(doc, name=CUES_KEY, spans=found)
+        return doc
+
+
+class TextKeepingTokenizer:
+    """Wraps a tokenizer to keep each Doc's input text in `doc.user_data`.
+
+    `doc.text` rebuilds the string from every token on each access; the
+    components read the original once from here instead (see `doc_text`).
+    """
+
+    def __init__(self, tokenizer) -> None:
+        self.tokenizer = tokenizer
+
+    def __call__(self, text: str) -> Doc:
+        doc = self.tokenizer(text)
+        doc.user_data[TEXT_KEY] = text
+        return doc
+
+    def pipe(self, texts, batch_size: int = 1000):
+        for text in texts:
+            yield self(text)
+
+    def __getattr__(self, name: str):
+        return getattr(self.tokenizer, name)
+
+
+@Language.factory(
+    "healthclaims_entities",
+    default_config={"lexicons": {"INTERVENTION": "interventions", "CONDITION": "conditions"}},
+)
+def make_entities(nlp: Language, name: str, lexicons: dict[str, str]) -> LexiconEntities:
+    """INTERVENTION and CONDITION entities from the packaged lexicons."""
+    matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
+    for label, lexicon in lexicons.items():
+        matcher.add(label, list(nlp.tokenizer.pipe(load_lexicon(lexicon))))
+    return LexiconEntities(matcher)
+
+
+class LexiconEntities:
+    """Sets `doc.ents` from lexicon matches, the longest match winning where two overlap.
+
+    Does what spaCy's `entity_ruler` does for phrase patterns, without its
+    per-match bookkeeping, which cost five times the matching itself.
+    """
+
+    def __init__(self, matcher: PhraseMatcher) -> None:
+        self.matcher = matcher
+
+    def __call__(self, doc: Doc) -> Doc:
+        matches = sorted(self.matcher(doc), key=lambda m: (m[1], m[1] - m[2]))
+        spans, taken_until = [], 0
+        for label, start, end in matches:
+            if start >= taken_until:
+                spans.append(Span(doc, start, end, label=label))
+                taken_until = end
+        doc.set_ents(spans, default="unmodified")
         return doc

@@ -35,6 +35,58 @@ def doc_text(doc: Doc) -> str:
     return text
 
 
+OPENERS = ('"', "“", "‘", "'", "(", "[")
+
+
+def in_hashes(values: np.ndarray, sorted_hashes: np.ndarray) -> np.ndarray:
+    """Whether each ORTH hash is one of `sorted_hashes` (a binary search; cheaper than np.isin here)."""
+    at = np.minimum(np.searchsorted(sorted_hashes, values), len(sorted_hashes) - 1)
+    return sorted_hashes[at] == values
+
+
+def sentence_starts(doc: Doc, final_hashes: np.ndarray, opener_hashes: np.ndarray) -> np.ndarray:
+    """A bool per token: does a sentence start here?
+
+    The rule of spaCy's `sentencizer`, computed on token arrays instead of a
+    Python loop: after a sentence-final mark (`final_hashes`: sorted ORTH
+    hashes of its punctuation characters) the next word token starts a
+    sentence, closing quotes and brackets staying with the sentence they
+    close. Two additions: an opening quote or bracket (`opener_hashes`;
+    attached to the next word, spaced from the previous token) moves into the
+    sentence it opens, and every line of content starts a sentence, so a
+    heading or list item is never glued to its neighbour.
+    """
+    n = len(doc)
+    starts = np.zeros(n, dtype=bool)
+    if n == 0:
+        return starts
+    arrays = doc.to_array(["ORTH", "IS_PUNCT", "SPACY", "IDX"])
+    orth, is_punct, spacy_after, idx = arrays[:, 0], arrays[:, 1] == 1, arrays[:, 2] == 1, arrays[:, 3]
+    final = np.zeros(n, dtype=bool)
+    final[is_punct] = in_hashes(orth[is_punct], final_hashes)
+    words = np.flatnonzero(~is_punct & ~final)
+    if len(words) > 1:
+        seen = np.concatenate(([0], np.cumsum(final)))  # seen[x] = final marks among tokens [0, x)
+        previous, current = words[:-1], words[1:]
+        new = current[seen[current] - seen[previous + 1] > 0]
+        # "... to work. "I sleep" -> the opening quote joins the sentence it opens.
+        before = new - 1
+        opens = (
+            (before > 0)
+            & ~spacy_after[before]
+            & spacy_after[np.maximum(before - 1, 0)]
+            & in_hashes(orth[before], opener_hashes)
+        )
+        starts[np.where(opens, before, new)] = True
+    text = doc_text(doc)
+    breaks = np.fromiter(find_layout_breaks(text), dtype=np.int64)
+    if len(breaks):
+        at = np.searchsorted(idx, breaks)
+        starts[at[at < n]] = True
+    starts[0] = True
+    return starts
+
+
 def find_layout_breaks(text: str) -> Iterator[int]:
     """Character offsets where a new line of content begins (paragraphs, list items, headings)."""
     for match in _LINE_START.finditer(text):
@@ -56,7 +108,10 @@ def is_heading_line(text: str, start: int, end: int, *, max_words: int = 20) -> 
 
 def find_boilerplate(text: str) -> bool:
     """Whether a stripped sentence is navigation, a byline, a prompt or a footer."""
-    return bool(text) and load_boilerplate_regex().fullmatch(text) is not None
+    if not text:
+        return False
+    anchored, floating = load_boilerplate_regex()
+    return anchored.fullmatch(text) is not None or floating.search(text.lower()) is not None
 
 
 def _strip_offsets(text: str, start: int, end: int) -> tuple[int, int]:
@@ -121,13 +176,16 @@ def _records(doc: Doc, spans: list[tuple[int, int, bool, bool]]) -> tuple[Senten
     text = doc_text(doc)
     cues = sorted(
         (
-            Cue(span.text, span.start_char, span.end_char, span.label_, span.id_)
+            Cue(text[span.start_char : span.end_char], span.start_char, span.end_char, span.label_, span.id_)
             for span in doc.spans.get(CUES_KEY, [])
         ),
         key=lambda c: c.start,
     )
     cue_starts = [cue.start for cue in cues]
-    ents = [Entity(ent.text, ent.label_, ent.start_char, ent.end_char) for ent in doc.ents]
+    ents = [
+        Entity(text[ent.start_char : ent.end_char], ent.label_, ent.start_char, ent.end_char)
+        for ent in doc.ents
+    ]
     ent_starts = [ent.start for ent in ents]
     records = []
     for span_start, span_end, heading, boiler in spans:

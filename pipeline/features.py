@@ -15,7 +15,7 @@ from itertools import pairwise
 from pipeline.rules import load_word_set
 from pipeline.schema import Sentence
 
-_TOKEN = re.compile(r"[a-z]+(?:['’][a-z]+)?|\d+(?:[.,]\d+)*%?|[%$!?\"“”]")
+_TOKEN = re.compile(r"[a-z]+(?:'[a-z]+)?|\d+(?:[.,]\d+)*%?|[%$!?\"“”]")
 _FIRST_PERSON = frozenset({"i", "i'm", "i've", "i'd", "my", "me", "myself", "mine"})
 _WE = frozenset({"we", "our", "us", "we've", "we're"})
 _YOU = frozenset({"you", "your", "you're", "you'll", "yours", "yourself"})
@@ -26,21 +26,20 @@ _COMPARATIVE = frozenset(
 _BULLET = re.compile(r"^\s*(?:[-*•·▪◦]|\d{1,2}[.)])\s+")
 
 
-def _normalise(token: str) -> str:
-    if token[0].isdigit():
-        return "<pct>" if token.endswith("%") else "<num>"
-    return token.replace("’", "'")
+def _tokens(text: str) -> list[str]:
+    """Lower-case word tokens; numbers become <num> or <pct>."""
+    return [
+        ("<pct>" if tok.endswith("%") else "<num>") if tok[0].isdigit() else tok
+        for tok in _TOKEN.findall(text.lower().replace("’", "'"))
+    ]
 
 
 def featurize(sentence: Sentence, previous: Sentence | None = None) -> dict[str, float]:
     """Named features of one sentence, given the sentence before it (or None)."""
     text = sentence.text
-    tokens = [_normalise(tok) for tok in _TOKEN.findall(text.lower())]
-    feats: dict[str, float] = {}
-    for tok in tokens:
-        feats["w=" + tok] = 1.0
-    for left, right in pairwise(tokens):
-        feats["b=" + left + "_" + right] = 1.0
+    tokens = _tokens(text)
+    feats: dict[str, float] = dict.fromkeys(["w=" + tok for tok in tokens], 1.0)
+    feats.update(dict.fromkeys(["b=" + left + "_" + right for left, right in pairwise(tokens)], 1.0))
     if tokens:
         feats["first=" + tokens[0]] = 1.0
     words = set(tokens)

@@ -5,11 +5,10 @@ from __future__ import annotations
 import spacy
 from spacy.language import Language
 
-import pipeline.components  # noqa: F401  (registers the healthclaims_* factories)
+from pipeline.components import TextKeepingTokenizer  # also registers the healthclaims_* factories
 from pipeline.extract import CUES_KEY
-from pipeline.rules import load_cue_patterns, load_lexicon
+from pipeline.rules import load_cue_patterns
 
-ENTITY_LEXICONS = {"INTERVENTION": "interventions", "CONDITION": "conditions"}
 MAX_CHARS = 12_000_000
 
 
@@ -26,7 +25,7 @@ def build_nlp(*, base: str | None = None) -> Language:
     else:
         nlp = spacy.blank("en")
     nlp.max_length = MAX_CHARS
-    nlp.add_pipe("sentencizer")
+    nlp.tokenizer = TextKeepingTokenizer(nlp.tokenizer)
     nlp.add_pipe("healthclaims_segmenter")
     nlp.add_pipe("healthclaims_boilerplate")
     cue_ruler = nlp.add_pipe(
@@ -34,18 +33,9 @@ def build_nlp(*, base: str | None = None) -> Language:
         name="healthclaims_cues",
         config={"spans_key": CUES_KEY, "phrase_matcher_attr": "LOWER", "validate": True},
     )
-    cue_ruler.add_patterns([pattern.as_ruler_pattern() for pattern in load_cue_patterns()])
-    entity_ruler = nlp.add_pipe(
-        "entity_ruler",
-        name="healthclaims_entities",
-        config={"phrase_matcher_attr": "LOWER", "validate": False},
+    cue_ruler.add_patterns(
+        [pattern.as_ruler_pattern() for pattern in load_cue_patterns() if pattern.phrase is not None]
     )
-    with nlp.select_pipes(enable=[]):
-        entity_ruler.add_patterns(
-            [
-                {"label": label, "pattern": term}
-                for label, lexicon in ENTITY_LEXICONS.items()
-                for term in load_lexicon(lexicon)
-            ]
-        )
+    nlp.add_pipe("healthclaims_regex_cues")
+    nlp.add_pipe("healthclaims_entities")
     return nlp

@@ -16,15 +16,24 @@ _ROOT = "pipeline.resources"
 
 @dataclass(frozen=True, slots=True)
 class CuePattern:
-    """One SpanRuler pattern: a phrase (matched on lower case) or a token pattern."""
+    """One cue pattern: a phrase (matched on lower case by the SpanRuler) or a regular expression.
+
+    Phrases go through spaCy's PhraseMatcher; the few cues that need word
+    shape or case (acronyms, "Smith et al.", percentages, links) are regular
+    expressions run over the text, which is far cheaper than token patterns.
+    """
 
     kind: str
     id: str
-    pattern: str | list[dict]
+    phrase: str | None = None
+    regex: re.Pattern[str] | None = None
+    requires: tuple[str, ...] = ()  # a regex runs only on text holding one of these strings
 
     def as_ruler_pattern(self) -> dict:
-        """The dict form that spaCy's SpanRuler takes."""
-        return {"label": self.kind, "id": self.id, "pattern": self.pattern}
+        """The dict form that spaCy's SpanRuler takes (phrase patterns only)."""
+        if self.phrase is None:
+            raise ValueError(f"cue {self.kind}:{self.id} is a regular expression, not a SpanRuler phrase")
+        return {"label": self.kind, "id": self.id, "pattern": self.phrase}
 
 
 def _read(relative: str) -> str:
@@ -47,28 +56,50 @@ def load_cue_patterns() -> tuple[CuePattern, ...]:
             row = json.loads(line)
         except json.JSONDecodeError as err:
             raise ResourceError(f"patterns/cues.jsonl line {number}: not JSON ({err}).") from err
-        kind, pattern = row.get("label"), row.get("pattern")
+        kind, phrase, expression = row.get("label"), row.get("pattern"), row.get("regex")
+        where = f"patterns/cues.jsonl line {number}"
         if kind not in CUE_KINDS:
-            raise ResourceError(
-                f"patterns/cues.jsonl line {number}: kind {kind!r} is not one of {', '.join(CUE_KINDS)}."
-            )
-        if not (isinstance(pattern, str) and pattern.strip()) and not (
-            isinstance(pattern, list) and pattern and all(isinstance(tok, dict) for tok in pattern)
-        ):
-            raise ResourceError(
-                f"patterns/cues.jsonl line {number}: pattern must be a phrase or a list of token dicts."
-            )
-        patterns.append(CuePattern(kind=kind, id=str(row.get("id", kind)), pattern=pattern))
+            raise ResourceError(f"{where}: kind {kind!r} is not one of {', '.join(CUE_KINDS)}.")
+        cue_id = str(row.get("id", kind))
+        if isinstance(phrase, str) and phrase.strip() and expression is None:
+            patterns.append(CuePattern(kind=kind, id=cue_id, phrase=phrase))
+        elif isinstance(expression, str) and expression and phrase is None:
+            requires = row.get("requires", [])
+            if not (isinstance(requires, list) and all(isinstance(r, str) and r for r in requires)):
+                raise ResourceError(f"{where}: 'requires' must be a list of non-empty strings.")
+            try:
+                patterns.append(
+                    CuePattern(kind=kind, id=cue_id, regex=re.compile(expression), requires=tuple(requires))
+                )
+            except re.error as err:
+                raise ResourceError(f"{where}: regex does not compile ({err}).") from err
+        else:
+            raise ResourceError(f"{where}: give either a phrase as 'pattern' or a 'regex', not both.")
     return tuple(patterns)
 
 
 @cache
-def load_boilerplate_regex() -> re.Pattern[str]:
-    """One case-insensitive expression matching any boilerplate sentence."""
+def load_boilerplate_regex() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """Two case-insensitive expressions that together match any boilerplate sentence.
+
+    Each pattern in `boilerplate.json` matches a whole stripped sentence. Those
+    that start with `.*` are turned into one expression to `search` for (a
+    literal search is fast; a leading `.*` under `fullmatch` backtracks over
+    the whole sentence), the rest into one to `fullmatch`. The floating
+    expression is case-sensitive and meant for lower-cased text, so that re
+    can use its fast literal search.
+    """
     try:
         data = json.loads(_read("patterns/boilerplate.json"))
         expressions = [str(pattern) for pattern in data["patterns"]]
-        return re.compile("|".join(f"(?:{expr})" for expr in expressions), re.IGNORECASE)
+        anchored = [expr for expr in expressions if not expr.startswith(".*")]
+        floating = [
+            expr.removeprefix(".*").removesuffix(".*") for expr in expressions if expr.startswith(".*")
+        ]
+        return (
+            re.compile("|".join(f"(?:{expr})" for expr in anchored) or "(?!)", re.IGNORECASE),
+            re.compile("|".join(f"(?:{expr})" for expr in floating) or "(?!)"),
+        )
     except (KeyError, TypeError, json.JSONDecodeError, re.error) as err:
         raise ResourceError(f"patterns/boilerplate.json is malformed: {err}.") from err
 

@@ -77,7 +77,7 @@ def test_rules_cue_patterns_pass_spacy_validation():
 
     nlp = spacy.blank("en")
     ruler = nlp.add_pipe("span_ruler", config={"validate": True, "phrase_matcher_attr": "LOWER"})
-    ruler.add_patterns([p.as_ruler_pattern() for p in load_cue_patterns()])
+    ruler.add_patterns([p.as_ruler_pattern() for p in load_cue_patterns() if p.phrase is not None])
     assert {p.kind for p in load_cue_patterns()} == {
         "study",
         "anecdote",
@@ -86,3 +86,23 @@ def test_rules_cue_patterns_pass_spacy_validation():
         "absolute",
         "citation",
     }
+
+
+def test_regex_cues_find_citations_acronyms_and_percentages(nlp):
+    doc = nlp(
+        "Smith et al. reported in the Journal of Clinical Nutrition that 23% of patients improved, "
+        "the NHS said (Jones, 2019). See https://example.org/trial or NCT01234567 at Harvard University."
+    )
+    found = {(span.label_, span.id_, span.text) for span in doc.spans["hc_cues"]}
+    assert ("citation", "author-year", "Smith et al.") in found
+    assert ("citation", "journal", "Journal of Clinical Nutrition") in found
+    assert ("study", "percent-finding", "23%") in found
+    assert ("citation", "institution", "NHS") in found and ("study", "authority", "NHS") in found
+    assert ("citation", "author-year", "(Jones, 2019)") in found
+    assert ("citation", "link", "https://example.org/trial") in found
+    assert ("citation", "trial-id", "NCT01234567") in found
+    assert ("citation", "institution", "Harvard University") in found
+    # Case matters for acronyms: "who" the pronoun is not the WHO.
+    assert not any(
+        span.id_ == "authority" for span in nlp("People who exercise sleep better.").spans["hc_cues"]
+    )
