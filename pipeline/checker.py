@@ -17,6 +17,7 @@ from pipeline.nlp import build_nlp
 from pipeline.schema import Article, ArticleReport, Claim, Label, Sentence
 from pipeline.settings import Settings
 
+_LABELS = {label.value: label for label in Label}
 _FEATURE_WORDS = {
     "w": "word",
     "b": "words",
@@ -146,7 +147,7 @@ class Checker:
         article_cites: bool,
     ) -> Claim:
         classes = self.model.label.classes
-        label = Label(classes[best])
+        label = _LABELS[classes[best]]
         confidence = proba[best]
         attributes = sentence_attributes(sent)
         attributes["vague_evidence"] = label == Label.STUDY and not article_cites

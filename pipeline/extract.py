@@ -123,6 +123,8 @@ def _strip_offsets(text: str, start: int, end: int) -> tuple[int, int]:
 
 def _longest_per_kind(cues: list[Cue]) -> tuple[Cue, ...]:
     """Drop a cue that lies inside a longer cue of the same kind."""
+    if len(cues) < 2:
+        return tuple(cues)
     kept: list[Cue] = []
     for cue in sorted(cues, key=lambda c: (c.start, -(c.end - c.start))):
         if any(k.kind == cue.kind and k.start <= cue.start and cue.end <= k.end for k in kept):

@@ -23,6 +23,13 @@ _REPORTING = frozenset({"said", "says", "say", "told", "added", "explained", "no
 _COMPARATIVE = frozenset(
     {"than", "compared", "versus", "vs", "faster", "quicker", "better", "worse", "superior"}
 )
+_WORD_SHAPES = (
+    ("shape=first_person", _FIRST_PERSON),
+    ("shape=we", _WE),
+    ("shape=you", _YOU),
+    ("shape=reporting", _REPORTING),
+    ("shape=comparative", _COMPARATIVE),
+)
 _BULLET = re.compile(r"^\s*(?:[-*•·▪◦]|\d{1,2}[.)])\s+")
 
 
@@ -37,34 +44,27 @@ def _tokens(text: str) -> list[str]:
 def featurize(sentence: Sentence, previous: Sentence | None = None) -> dict[str, float]:
     """Named features of one sentence, given the sentence before it (or None)."""
     text = sentence.text
+    stripped = text.rstrip()
     tokens = _tokens(text)
     feats: dict[str, float] = dict.fromkeys(["w=" + tok for tok in tokens], 1.0)
-    feats.update(dict.fromkeys(["b=" + left + "_" + right for left, right in pairwise(tokens)], 1.0))
+    feats.update(dict.fromkeys([f"b={left}_{right}" for left, right in pairwise(tokens)], 1.0))
     if tokens:
         feats["first=" + tokens[0]] = 1.0
     words = set(tokens)
-    for name, vocab in (
-        ("first_person", _FIRST_PERSON),
-        ("we", _WE),
-        ("you", _YOU),
-        ("reporting", _REPORTING),
-    ):
-        if words & vocab:
-            feats["shape=" + name] = 1.0
-    effects = words & load_word_set("effects")
-    if effects:
+    for name, vocab in _WORD_SHAPES:
+        if not words.isdisjoint(vocab):
+            feats[name] = 1.0
+    if not words.isdisjoint(load_word_set("effects")):
         feats["shape=effect"] = 1.0
         if any(ent.label == "INTERVENTION" for ent in sentence.entities):
             feats["shape=effect+intervention"] = 1.0
-    if words & _COMPARATIVE:
-        feats["shape=comparative"] = 1.0
     if "<num>" in words or "<pct>" in words:
         feats["shape=number"] = 1.0
-    if text.rstrip().endswith("!"):
+    if stripped.endswith("!"):
         feats["shape=exclaim"] = 1.0
     if _BULLET.match(text):
         feats["shape=list_item"] = 1.0
-    if text.rstrip().endswith(":"):
+    if stripped.endswith(":"):
         feats["shape=intro_colon"] = 1.0
     n = len(tokens)
     feats["len=" + ("short" if n < 8 else "medium" if n < 25 else "long")] = 1.0
