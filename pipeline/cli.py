@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -188,6 +189,99 @@ def train(corpus_dir, out_dir, no_cv):
             f"(P {cv['claim_precision']:.3f}, R {cv['claim_recall']:.3f}), label macro-F1 {cv['label_macro_f1']:.3f}, "
             f"label ECE {cv['label_ece']:.3f}"
         )
+
+
+DEFAULT_FULLFACT = Path("../shared/benchmarks/fullfact-health-claims.csv")
+DEFAULT_BASELINE = Path("tests/quality_baseline.json")
+
+
+@cli.command()
+@click.argument("gold", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@model_option
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Write evaluation.md, evaluation.json and confusion.png here.",
+)
+@click.option(
+    "--fullfact",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=DEFAULT_FULLFACT,
+    show_default=True,
+    help="Full Fact benchmark CSV for the outside check of the label classifier ('' to skip).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["markdown", "json"]),
+    default="markdown",
+    show_default=True,
+    help="What to print on stdout.",
+)
+@click.option(
+    "--errors", "n_errors", type=click.IntRange(0), default=0, help="Also list the N surest mistakes."
+)
+@click.option(
+    "--update-baseline",
+    is_flag=True,
+    help=f"Set the quality-gate floors in {DEFAULT_BASELINE} from this run (they only rise).",
+)
+@click.option("--allow-lower", is_flag=True, help="With --update-baseline: allow a floor to go down.")
+def evaluate(gold, model_dir, out_dir, fullfact, fmt, n_errors, update_baseline, allow_lower):
+    """Score the pipeline against labelled articles (the eval-dev format) and the Full Fact benchmark.
+
+    GOLD is a folder holding articles.jsonl and gold.jsonl, such as
+    ../shared/eval-dev. Prints claim-detection precision, recall and F1;
+    per-label scores and macro-F1 on the claims found; the confusion matrix
+    with a "not a claim" row and column; calibration (ECE); and each
+    attribute's precision and recall.
+
+    \b
+    Examples:
+      healthclaims evaluate ../shared/eval-dev --out reports/eval
+      healthclaims evaluate ../shared/eval-dev --format json | jq .gold.claim
+    """
+    from pipeline import evaluate as ev
+    from pipeline import gate
+    from pipeline.checker import Checker
+    from pipeline.corpus import load_gold_articles
+    from pipeline.settings import load_settings
+
+    try:
+        checker = Checker.from_model_dir(model_dir, load_settings())
+        articles = load_gold_articles(gold)
+        outcomes = ev.run_articles(checker, articles)
+        result = {
+            "model": checker.model.info.version,
+            "model_path": str(model_dir),
+            "gold_path": str(gold),
+            "gold_hash": ev.gold_hash(gold),
+            "gold": ev.score_outcomes(outcomes),
+        }
+        if fullfact and str(fullfact):
+            result["fullfact_path"] = str(fullfact)
+            result["fullfact"] = ev.evaluate_fullfact(checker, ev.load_fullfact(fullfact))
+        if n_errors:
+            result["errors"] = ev.errors(outcomes, limit=n_errors)
+    except HealthClaimsError as err:
+        raise _fail(err) from err
+    if fmt == "json":
+        click.echo(json.dumps(result, indent=2, ensure_ascii=False))
+    else:
+        click.echo(ev.to_markdown(result), nl=False)
+        for row in result.get("errors", []):
+            click.echo(f"- gold {row['gold']} / predicted {row['predicted']}: {row['text'][:160]}")
+    if out_dir:
+        for path in ev.write_reports(result, out_dir):
+            _err(f"wrote {path}")
+    if update_baseline:
+        try:
+            baseline = gate.update(result, DEFAULT_BASELINE, allow_lower=allow_lower)
+        except HealthClaimsError as err:
+            raise _fail(err) from err
+        _err(f"Quality floors in {DEFAULT_BASELINE}: {baseline.floors}")
 
 
 def main() -> None:

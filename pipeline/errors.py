@@ -66,6 +66,12 @@ class ModelCorruptError(ModelError):
     code = "E304"
 
 
+class GateError(HealthClaimsError):
+    """The quality baseline cannot be read or would be lowered without leave."""
+
+    code = "E501"
+
+
 class ResourceError(HealthClaimsError):
     """A packaged pattern or lexicon file is malformed."""
 
