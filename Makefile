@@ -14,7 +14,7 @@ TRAIN_INPUTS := $(shell find corpus -name '*.jsonl') \
 	$(addprefix pipeline/,classify.py features.py extract.py nlp.py components.py corpus.py artifacts.py rules.py) \
 	$(wildcard pipeline/resources/patterns/* pipeline/resources/lexicons/*)
 
-.PHONY: setup train annotate test bench lint clean
+.PHONY: setup train annotate test bench evaluate baseline compare lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,21 @@ lint: $(STAMP)
 
 bench: $(MODEL)
 	$(BIN)/healthclaims bench --model $(MODEL_DIR)
+
+GOLD ?= ../shared/eval-dev
+EVAL_OUT ?= reports/evaluation
+
+# eval-dev and the Full Fact benchmark, printed and written to $(EVAL_OUT).
+evaluate: $(MODEL)
+	$(BIN)/healthclaims evaluate $(GOLD) --model $(MODEL_DIR) --out $(EVAL_OUT)
+
+# Raise the quality-gate floors to this model's figures (ALLOW_LOWER=1 to lower them).
+baseline: $(MODEL)
+	$(BIN)/healthclaims evaluate $(GOLD) --model $(MODEL_DIR) --fullfact '' --update-baseline $(if $(ALLOW_LOWER),--allow-lower) > /dev/null
+
+# Model designs side by side: corpus cross-validation, eval-dev and Full Fact.
+compare: $(STAMP)
+	$(BIN)/healthclaims compare --gold $(GOLD)
 
 clean:
 	rm -rf $(VENV) reports runs models/default

@@ -207,8 +207,8 @@ DEFAULT_BASELINE = Path("tests/quality_baseline.json")
 )
 @click.option(
     "--fullfact",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=DEFAULT_FULLFACT,
+    type=click.Path(dir_okay=False),
+    default=str(DEFAULT_FULLFACT),
     show_default=True,
     help="Full Fact benchmark CSV for the outside check of the label classifier ('' to skip).",
 )
@@ -260,9 +260,9 @@ def evaluate(gold, model_dir, out_dir, fullfact, fmt, n_errors, update_baseline,
             "gold_hash": ev.gold_hash(gold),
             "gold": ev.score_outcomes(outcomes),
         }
-        if fullfact and str(fullfact):
-            result["fullfact_path"] = str(fullfact)
-            result["fullfact"] = ev.evaluate_fullfact(checker, ev.load_fullfact(fullfact))
+        if fullfact:
+            result["fullfact_path"] = fullfact
+            result["fullfact"] = ev.evaluate_fullfact(checker, ev.load_fullfact(Path(fullfact)))
         if n_errors:
             result["errors"] = ev.errors(outcomes, limit=n_errors)
     except HealthClaimsError as err:

@@ -103,3 +103,20 @@ def test_cli_every_command_has_help_and_readme_entry():
         result = runner.invoke(cli, [name, "--help"])
         assert result.exit_code == 0 and command.help, name
         assert f"healthclaims {name}" in readme, f"README does not document `healthclaims {name}`"
+
+
+def test_cli_evaluate_writes_reports(run, model_dir, tmp_path):
+    gold = ROOT.parent / "shared" / "eval-dev"
+    if not gold.is_dir():
+        pytest.skip("../shared/eval-dev is not present")
+    out = tmp_path / "eval"
+    result = run("evaluate", str(gold), "--model", str(model_dir), "--out", str(out), "--fullfact", "")
+    assert result.exit_code == 0, result.output
+    assert "### Claim detection" in result.stdout and "| not a claim |" in result.stdout
+    assert sorted(p.name for p in out.iterdir()) == ["confusion.png", "evaluation.json", "evaluation.md"]
+
+
+def test_cli_evaluate_bad_gold_folder(run, model_dir, tmp_path):
+    result = run("evaluate", str(tmp_path), "--model", str(model_dir))
+    assert result.exit_code == 1
+    assert "[E201]" in result.output and "articles.jsonl" in result.output
