@@ -9,7 +9,7 @@ trains and cross-validates them; `artifacts.py` saves and loads them.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,7 +34,7 @@ from pipeline.corpus import (
 from pipeline.errors import CorpusError
 from pipeline.extract import sentences_from_doc, whole_doc_sentence
 from pipeline.features import featurize
-from pipeline.schema import LABELS
+from pipeline.schema import LABELS, Sentence
 
 CLAIM_C = 4.0
 LABEL_C = 8.0
@@ -73,7 +73,11 @@ def build_stage(*, C: float) -> Pipeline:
 
 
 def examples_from_corpus(
-    nlp: Language, sentences: Sequence[GoldSentence], articles: Sequence[GoldArticle]
+    nlp: Language,
+    sentences: Sequence[GoldSentence],
+    articles: Sequence[GoldArticle],
+    *,
+    featurizer: Callable[[Sentence, Sentence | None], dict[str, float]] = featurize,
 ) -> list[Example]:
     """Featurise every rule-admitted sentence of the corpus with its gold decisions.
 
@@ -91,14 +95,14 @@ def examples_from_corpus(
         if record is None or not record.candidate:
             continue
         previous = whole_doc_sentence(context_docs[gold.context]) if gold.context else None
-        examples.append(Example(featurize(record, previous), gold.claim, gold.label, gold.section))
+        examples.append(Example(featurizer(record, previous), gold.claim, gold.label, gold.section))
     for article, doc in zip(articles, nlp.pipe(a.text for a in articles), strict=True):
         records = sentences_from_doc(doc)
         for i, (record, gold) in enumerate(zip(records, align(records, article.sentences), strict=True)):
             if gold is None or not record.candidate:
                 continue
             previous = records[i - 1] if i else None
-            examples.append(Example(featurize(record, previous), gold.claim, gold.label, article.id))
+            examples.append(Example(featurizer(record, previous), gold.claim, gold.label, article.id))
     return examples
 
 

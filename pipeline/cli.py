@@ -284,6 +284,52 @@ def evaluate(gold, model_dir, out_dir, fullfact, fmt, n_errors, update_baseline,
         _err(f"Quality floors in {DEFAULT_BASELINE}: {baseline.floors}")
 
 
+@cli.command()
+@click.option(
+    "--corpus",
+    "corpus_dir",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=Path("corpus"),
+    show_default=True,
+    help="Labelled corpus folder.",
+)
+@click.option(
+    "--gold",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Gold articles to score each design on (e.g. ../shared/eval-dev).",
+)
+@click.option(
+    "--fullfact",
+    type=click.Path(dir_okay=False),
+    default=str(DEFAULT_FULLFACT),
+    show_default=True,
+    help="Full Fact benchmark CSV ('' to skip).",
+)
+def compare(corpus_dir, gold, fullfact):
+    """Compare model designs: corpus cross-validation, gold articles and Full Fact, in one table.
+
+    Trains each design (word n-grams; plus character n-grams; plus cue and
+    context features, as shipped; one four-way model) from the corpus and
+    prints a Markdown table. Takes a few minutes.
+    """
+    from pipeline.compare import compare as run_compare
+    from pipeline.compare import to_markdown
+    from pipeline.nlp import build_nlp
+
+    try:
+        rows = run_compare(
+            corpus_dir,
+            build_nlp(),
+            gold_dir=gold,
+            fullfact=Path(fullfact) if fullfact else None,
+            progress=_err,
+        )
+    except HealthClaimsError as err:
+        raise _fail(err) from err
+    click.echo(to_markdown(rows), nl=False)
+
+
 def main() -> None:
     """Entry point: run the CLI with a one-line message for any unexpected failure."""
     try:

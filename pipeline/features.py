@@ -33,7 +33,7 @@ _WORD_SHAPES = (
 _BULLET = re.compile(r"^\s*(?:[-*•·▪◦]|\d{1,2}[.)])\s+")
 
 
-def _tokens(text: str) -> list[str]:
+def word_tokens(text: str) -> list[str]:
     """Lower-case word tokens; numbers become <num> or <pct>."""
     return [
         ("<pct>" if tok.endswith("%") else "<num>") if tok[0].isdigit() else tok
@@ -45,7 +45,7 @@ def featurize(sentence: Sentence, previous: Sentence | None = None) -> dict[str,
     """Named features of one sentence, given the sentence before it (or None)."""
     text = sentence.text
     stripped = text.rstrip()
-    tokens = _tokens(text)
+    tokens = word_tokens(text)
     feats: dict[str, float] = dict.fromkeys(["w=" + tok for tok in tokens], 1.0)
     feats.update(dict.fromkeys([f"b={left}_{right}" for left, right in pairwise(tokens)], 1.0))
     if tokens:

@@ -56,7 +56,13 @@ def test_evaluate_metrics_are_consistent(result):
     p, r = claim["precision"], claim["recall"]
     assert claim["f1"] == pytest.approx(2 * p * r / (p + r), abs=2e-3)
     assert 0.0 <= result["gold"]["calibration"]["label_ece"] <= 1.0
-    assert set(result["gold"]["attributes"]) == {"cites_source", "vague_evidence", "hedged", "absolute", "hype"}
+    assert set(result["gold"]["attributes"]) == {
+        "cites_source",
+        "vague_evidence",
+        "hedged",
+        "absolute",
+        "hype",
+    }
 
 
 def test_evaluate_match_prefers_largest_overlap(checker):

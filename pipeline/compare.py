@@ -1,0 +1,264 @@
+"""Model comparison: several designs side by side, on the corpus and on text nobody here wrote.
+
+Each design is a featuriser plus a model shape: two stages (claim, then
+label, as shipped) or one four-way classifier (not a claim + three labels).
+Every design is scored the same three ways in one run:
+- 5-fold cross-validation on the corpus (claim F1, label macro-F1 on claims);
+- the eval-dev articles, through our own segmentation, as `evaluate` does;
+- the Full Fact benchmark's mapped claims (label macro-F1).
+`healthclaims compare` prints the table; the README keeps the latest one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+from pathlib import Path
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.metrics import f1_score, precision_recall_fscore_support
+from sklearn.model_selection import StratifiedKFold
+from spacy.language import Language
+
+from pipeline import evaluate as ev
+from pipeline.classify import (
+    CLAIM_C,
+    CV_FOLDS,
+    LABEL_C,
+    MIN_FEATURE_COUNT,
+    SEED,
+    build_stage,
+    examples_from_corpus,
+    prune_rare_features,
+)
+from pipeline.corpus import GoldArticle, load_gold_articles, load_sentences
+from pipeline.extract import sentences_from_doc, whole_doc_sentence
+from pipeline.features import featurize, word_tokens
+from pipeline.schema import LABELS, Sentence
+
+NONE = "none"
+Featurizer = Callable[[Sentence, Sentence | None], dict[str, float]]
+
+
+def word_features(sentence: Sentence, previous: Sentence | None = None) -> dict[str, float]:
+    """Words and word pairs only: the plain bag-of-n-grams baseline."""
+    tokens = word_tokens(sentence.text)
+    feats = dict.fromkeys(["w=" + tok for tok in tokens], 1.0)
+    feats.update(dict.fromkeys([f"b={a}_{b}" for a, b in pairwise(tokens)], 1.0))
+    return feats
+
+
+def word_char_features(sentence: Sentence, previous: Sentence | None = None) -> dict[str, float]:
+    """Words, word pairs and character 4-grams inside words (robust to inflection and spelling)."""
+    feats = word_features(sentence, previous)
+    for tok in set(word_tokens(sentence.text)):
+        padded = f" {tok} "
+        feats.update(dict.fromkeys([f"c={padded[i : i + 4]}" for i in range(len(padded) - 3)], 1.0))
+    return feats
+
+
+@dataclass(frozen=True)
+class Design:
+    """One way to build the model."""
+
+    name: str
+    description: str
+    featurizer: Featurizer
+    four_way: bool = False
+
+
+DESIGNS = (
+    Design("words", "word + word-pair n-grams, logistic regression, two stages", word_features),
+    Design("words+chars", "the same plus character 4-grams", word_char_features),
+    Design(
+        "words+cues (shipped)", "n-grams + cue, entity, shape and context features, two stages", featurize
+    ),
+    Design(
+        "words+cues, one 4-way model", "the shipped features, one classifier over 4 classes", featurize, True
+    ),
+)
+
+
+class Fitted:
+    """A design trained on some examples: claim probabilities and labels for feature dicts."""
+
+    def __init__(self, design: Design, features: Sequence[dict], claims: Sequence[bool], labels: Sequence):
+        self.design = design
+        if design.four_way:
+            target = [label if claim else NONE for claim, label in zip(claims, labels, strict=True)]
+            self.model = clone(build_stage(C=LABEL_C)).fit(features, target)
+        else:
+            self.claim = clone(build_stage(C=CLAIM_C)).fit(features, np.asarray(claims))
+            claim_feats = [f for f, c in zip(features, claims, strict=True) if c]
+            self.label = clone(build_stage(C=LABEL_C)).fit(claim_feats, [lab for lab in labels if lab])
+
+    def predict(self, features: Sequence[dict]) -> tuple[np.ndarray, list[str], np.ndarray]:
+        """(claim probability, best label, label confidence) for each feature dict."""
+        if not features:
+            return np.zeros(0), [], np.zeros(0)
+        if self.design.four_way:
+            proba = self.model.predict_proba(features)
+            classes = list(self.model.classes_)
+            none = classes.index(NONE)
+            label_cols = [i for i in range(len(classes)) if i != none]
+            label_p = proba[:, label_cols] / proba[:, label_cols].sum(axis=1, keepdims=True)
+            best = label_p.argmax(axis=1)
+            return 1.0 - proba[:, none], [classes[label_cols[b]] for b in best], label_p.max(axis=1)
+        claim_p = self.claim.predict_proba(features)[:, 1]
+        label_p = self.label.predict_proba(features)
+        best = label_p.argmax(axis=1)
+        return claim_p, [str(self.label.classes_[b]) for b in best], label_p.max(axis=1)
+
+
+@dataclass(frozen=True, slots=True)
+class _Predicted:
+    start: int
+    end: int
+    is_claim: bool
+    label: str | None
+    confidence: float | None
+    claim_probability: float
+
+
+def cross_validate(design: Design, examples) -> dict[str, float]:
+    """Claim F1 and label macro-F1 under stratified k-fold cross-validation on the corpus."""
+    feats = [ex.features for ex in examples]
+    claims = np.array([ex.claim for ex in examples])
+    labels = np.array([ex.label or NONE for ex in examples])
+    claim_pred = np.zeros(len(examples), dtype=bool)
+    label_pred = np.array([NONE] * len(examples), dtype=object)
+    folds = StratifiedKFold(n_splits=CV_FOLDS, shuffle=True, random_state=SEED)
+    for train, test in folds.split(feats, labels):
+        fitted = Fitted(
+            design, [feats[i] for i in train], claims[train], [ex.label for ex in np.array(examples)[train]]
+        )
+        claim_p, label, _ = fitted.predict([feats[i] for i in test])
+        claim_pred[test] = claim_p >= 0.5
+        label_pred[test] = label
+    _, _, claim_f1, _ = precision_recall_fscore_support(claims, claim_pred, average="binary")
+    on_claims = claims
+    return {
+        "cv_claim_f1": round(float(claim_f1), 4),
+        "cv_label_macro_f1": round(
+            float(f1_score(labels[on_claims], label_pred[on_claims].astype(str), average="macro")), 4
+        ),
+    }
+
+
+def score_gold(fitted: Fitted, nlp: Language, articles: Sequence[GoldArticle], threshold: float) -> dict:
+    """The design on gold articles, segmented by our own stage, scored as `evaluate` scores the product."""
+    outcomes = []
+    for article, doc in zip(articles, nlp.pipe(a.text for a in articles), strict=True):
+        records = sentences_from_doc(doc)
+        candidates = [i for i, rec in enumerate(records) if rec.candidate]
+        feats = [fitted.design.featurizer(records[i], records[i - 1] if i else None) for i in candidates]
+        claim_p, labels, confidence = fitted.predict(feats)
+        by_index = {i: n for n, i in enumerate(candidates)}
+        predicted = []
+        for i, rec in enumerate(records):
+            n = by_index.get(i)
+            is_claim = n is not None and claim_p[n] >= threshold
+            predicted.append(
+                _Predicted(
+                    rec.start,
+                    rec.end,
+                    is_claim,
+                    labels[n] if is_claim else None,
+                    float(confidence[n]) if is_claim else None,
+                    float(claim_p[n]) if n is not None else 0.0,
+                )
+            )
+        for gold, pred in zip(
+            article.sentences, ev.match_sentences(article.sentences, predicted), strict=True
+        ):
+            outcomes.append(
+                ev.Outcome(
+                    article=article.id,
+                    gold=gold,
+                    claim=bool(pred and pred.is_claim),
+                    label=pred.label if pred else None,
+                    confidence=pred.confidence if pred else None,
+                    claim_probability=pred.claim_probability if pred else 0.0,
+                    attrs=frozenset(),
+                    predicted_text="",
+                )
+            )
+    scores = ev.score_outcomes(outcomes)
+    return {
+        "gold_claim_f1": scores["claim"]["f1"],
+        "gold_label_macro_f1": scores["labels"]["macro_f1"],
+        "gold_label_ece": scores["calibration"]["label_ece"],
+    }
+
+
+def score_fullfact(fitted: Fitted, nlp: Language, rows: Sequence[tuple[str, str]]) -> float:
+    """Label macro-F1 on the benchmark's mapped claims."""
+    mapped = [(text, ev.FULLFACT_MAPPING[kind]) for text, kind in rows if kind in ev.FULLFACT_MAPPING]
+    records = [whole_doc_sentence(doc) for doc in nlp.pipe(text for text, _ in mapped)]
+    _, labels, _ = fitted.predict([fitted.design.featurizer(rec, None) for rec in records])
+    names = [label.value for label in LABELS]
+    return round(float(f1_score([lab for _, lab in mapped], labels, labels=names, average="macro")), 4)
+
+
+def compare(
+    corpus_dir: Path,
+    nlp: Language,
+    *,
+    gold_dir: Path | None,
+    fullfact: Path | None,
+    threshold: float = 0.5,
+    designs: Sequence[Design] = DESIGNS,
+    progress: Callable[[str], None] = lambda message: None,
+) -> list[dict]:
+    """One row of figures per design."""
+    sentences = load_sentences(Path(corpus_dir) / "sentences")
+    articles_dir = Path(corpus_dir) / "articles"
+    articles = load_gold_articles(articles_dir) if (articles_dir / "articles.jsonl").is_file() else []
+    gold = load_gold_articles(gold_dir) if gold_dir else []
+    ff_rows = ev.load_fullfact(fullfact) if fullfact else []
+    rows = []
+    for design in designs:
+        progress(f"{design.name}: featurising, cross-validating and fitting ...")
+        examples = prune_rare_features(
+            examples_from_corpus(nlp, sentences, articles, featurizer=design.featurizer),
+            min_count=MIN_FEATURE_COUNT,
+        )
+        row = {"design": design.name, "description": design.description, **cross_validate(design, examples)}
+        fitted = Fitted(
+            design,
+            [ex.features for ex in examples],
+            [ex.claim for ex in examples],
+            [ex.label for ex in examples],
+        )
+        if gold:
+            row.update(score_gold(fitted, nlp, gold, threshold))
+        if ff_rows:
+            row["fullfact_label_macro_f1"] = score_fullfact(fitted, nlp, ff_rows)
+        rows.append(row)
+    return rows
+
+
+COLUMNS = (
+    ("design", "design"),
+    ("cv_claim_f1", "corpus CV claim F1"),
+    ("cv_label_macro_f1", "corpus CV label macro-F1"),
+    ("gold_claim_f1", "eval-dev claim F1"),
+    ("gold_label_macro_f1", "eval-dev label macro-F1"),
+    ("gold_label_ece", "eval-dev label ECE"),
+    ("fullfact_label_macro_f1", "Full Fact label macro-F1"),
+)
+
+
+def to_markdown(rows: Sequence[dict]) -> str:
+    """The comparison as a Markdown table."""
+    present = [(key, title) for key, title in COLUMNS if any(key in row for row in rows)]
+    lines = [
+        "| " + " | ".join(title for _, title in present) + " |",
+        "|---" + "|---:" * (len(present) - 1) + "|",
+    ]
+    for row in rows:
+        cells = [row.get(key, "") for key, _ in present]
+        lines.append("| " + " | ".join(f"{c:.3f}" if isinstance(c, float) else str(c) for c in cells) + " |")
+    return "\n".join(lines) + "\n"
