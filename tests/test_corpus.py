@@ -1,0 +1,66 @@
+"""The labelled corpus: size, coverage, format, and its distance from eval-dev."""
+
+import json
+from collections import Counter
+
+from pipeline.corpus import load_gold_articles, load_sentences
+
+from .conftest import ROOT, SHARED
+
+CORPUS = ROOT / "corpus"
+# Subjects of the eval-dev articles: never corpus topics, so eval-dev measures unseen subjects.
+EVAL_DEV_TOPICS = {
+    "carotid-stenosis",
+    "prostate-cancer",
+    "psychosis",
+    "skin-cancer",
+    "merkel-cell-carcinoma",
+    "ovarian-cancer",
+    "osteoporosis",
+    "lung-cancer",
+    "lung-cancer-screening",
+    "alzheimers",
+    "colorectal-cancer",
+    "late-life-anxiety",
+    "metformin-lung-cancer",
+}
+
+
+def _articles_meta():
+    return [json.loads(line) for line in (CORPUS / "articles" / "articles.jsonl").read_text().splitlines()]
+
+
+def test_corpus_size_and_coverage():
+    sentences = load_sentences(CORPUS / "sentences")
+    articles = load_gold_articles(CORPUS / "articles")
+    gold = [s for a in articles for s in a.sentences]
+    assert len(sentences) + len(gold) >= 3000
+    assert len(articles) >= 30
+    topics = {s.topic for s in sentences} | {a["topic"] for a in _articles_meta()}
+    assert len(topics) >= 40
+    genres = Counter(s.genre for s in sentences)
+    assert set(genres) == {
+        "clinic-marketing",
+        "product-page",
+        "health-news",
+        "press-release",
+        "personal-blog",
+        "medical-reference",
+    }
+    share = sum(not s.claim for s in [*sentences, *gold]) / (len(sentences) + len(gold))
+    assert 0.35 <= share <= 0.6, share
+    labels = Counter(s.label for s in [*sentences, *gold] if s.claim)
+    assert min(labels.values()) >= 300
+
+
+def test_corpus_keeps_away_from_eval_dev():
+    sentences = load_sentences(CORPUS / "sentences")
+    assert not {s.topic for s in sentences} & EVAL_DEV_TOPICS
+    assert not {a["topic"] for a in _articles_meta()} & EVAL_DEV_TOPICS
+    gold_file = SHARED / "eval-dev" / "gold.jsonl"
+    if gold_file.is_file():
+        dev = {json.loads(line)["text"].strip().lower() for line in gold_file.read_text().splitlines()}
+        ours = {s.text.strip().lower() for s in sentences}
+        ours |= {s.text.strip().lower() for a in load_gold_articles(CORPUS / "articles") for s in a.sentences}
+        shared = {text for text in ours & dev if len(text) > 50}  # short boilerplate lines may coincide
+        assert not shared
