@@ -29,7 +29,9 @@ def test_cli_annotate_json_to_stdout(run, model_dir):
 
 
 def test_cli_annotate_stdin_jsonl(run, model_dir):
-    text = "Our cleanse detoxes your liver overnight, guaranteed!\nFree delivery on all orders over 30 pounds.\n"
+    text = (
+        "Our cleanse detoxes your liver overnight, guaranteed!\nFree delivery on all orders over 30 pounds.\n"
+    )
     result = run("annotate", "-", "--format", "jsonl", "--model", str(model_dir), input=text)
     assert result.exit_code == 0
     rows = [json.loads(line) for line in result.stdout.splitlines()]
