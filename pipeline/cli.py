@@ -26,6 +26,27 @@ model_option = click.option(
 )
 
 
+corpus_option = click.option(
+    "--corpus",
+    "corpus_dir",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=Path("corpus"),
+    show_default=True,
+    help="Labelled corpus folder.",
+)
+
+DEFAULT_FULLFACT = Path("../shared/benchmarks/fullfact-health-claims.csv")
+DEFAULT_BASELINE = Path("tests/quality_baseline.json")
+
+fullfact_option = click.option(
+    "--fullfact",
+    type=click.Path(dir_okay=False),
+    default=str(DEFAULT_FULLFACT),
+    show_default=True,
+    help="Full Fact benchmark CSV for the outside check of the label classifier ('' to skip).",
+)
+
+
 def _fail(err: HealthClaimsError) -> click.ClickException:
     return click.ClickException(str(err))
 
@@ -150,14 +171,7 @@ def _gate_tripped(reports, fail_on: str) -> bool:
 
 
 @cli.command()
-@click.option(
-    "--corpus",
-    "corpus_dir",
-    type=click.Path(file_okay=False, exists=True, path_type=Path),
-    default=Path("corpus"),
-    show_default=True,
-    help="Labelled corpus folder.",
-)
+@corpus_option
 @click.option(
     "--out",
     "out_dir",
@@ -191,10 +205,6 @@ def train(corpus_dir, out_dir, no_cv):
         )
 
 
-DEFAULT_FULLFACT = Path("../shared/benchmarks/fullfact-health-claims.csv")
-DEFAULT_BASELINE = Path("tests/quality_baseline.json")
-
-
 @cli.command()
 @click.argument("gold", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @model_option
@@ -205,13 +215,7 @@ DEFAULT_BASELINE = Path("tests/quality_baseline.json")
     default=None,
     help="Write evaluation.md, evaluation.json and confusion.png here.",
 )
-@click.option(
-    "--fullfact",
-    type=click.Path(dir_okay=False),
-    default=str(DEFAULT_FULLFACT),
-    show_default=True,
-    help="Full Fact benchmark CSV for the outside check of the label classifier ('' to skip).",
-)
+@fullfact_option
 @click.option(
     "--format",
     "fmt",
@@ -285,27 +289,14 @@ def evaluate(gold, model_dir, out_dir, fullfact, fmt, n_errors, update_baseline,
 
 
 @cli.command()
-@click.option(
-    "--corpus",
-    "corpus_dir",
-    type=click.Path(file_okay=False, exists=True, path_type=Path),
-    default=Path("corpus"),
-    show_default=True,
-    help="Labelled corpus folder.",
-)
+@corpus_option
 @click.option(
     "--gold",
     type=click.Path(file_okay=False, exists=True, path_type=Path),
     default=None,
     help="Gold articles to score each design on (e.g. ../shared/eval-dev).",
 )
-@click.option(
-    "--fullfact",
-    type=click.Path(dir_okay=False),
-    default=str(DEFAULT_FULLFACT),
-    show_default=True,
-    help="Full Fact benchmark CSV ('' to skip).",
-)
+@fullfact_option
 def compare(corpus_dir, gold, fullfact):
     """Compare model designs: corpus cross-validation, gold articles and Full Fact, in one table.
 

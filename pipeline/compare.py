@@ -131,20 +131,13 @@ def cross_validate(design: Design, examples) -> dict[str, float]:
     label_pred = np.array([NONE] * len(examples), dtype=object)
     folds = StratifiedKFold(n_splits=CV_FOLDS, shuffle=True, random_state=SEED)
     for train, test in folds.split(feats, labels):
-        fitted = Fitted(
-            design, [feats[i] for i in train], claims[train], [ex.label for ex in np.array(examples)[train]]
-        )
+        fitted = Fitted(design, [feats[i] for i in train], claims[train], [examples[i].label for i in train])
         claim_p, label, _ = fitted.predict([feats[i] for i in test])
         claim_pred[test] = claim_p >= 0.5
         label_pred[test] = label
     _, _, claim_f1, _ = precision_recall_fscore_support(claims, claim_pred, average="binary")
-    on_claims = claims
-    return {
-        "cv_claim_f1": round(float(claim_f1), 4),
-        "cv_label_macro_f1": round(
-            float(f1_score(labels[on_claims], label_pred[on_claims].astype(str), average="macro")), 4
-        ),
-    }
+    label_f1 = f1_score(labels[claims], label_pred[claims].astype(str), average="macro")
+    return {"cv_claim_f1": round(float(claim_f1), 4), "cv_label_macro_f1": round(float(label_f1), 4)}
 
 
 def score_gold(fitted: Fitted, nlp: Language, articles: Sequence[GoldArticle], threshold: float) -> dict:

@@ -13,10 +13,12 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from pipeline.errors import CorpusError
 from pipeline.schema import ATTRIBUTES, LABELS, Sentence
 
+T = TypeVar("T")
 _LABEL_VALUES = {label.value for label in LABELS}
 
 
@@ -153,22 +155,31 @@ def load_gold_articles(folder: Path) -> list[GoldArticle]:
     return articles
 
 
-def align(sentences: Sequence[Sentence], gold: Sequence[GoldSentence]) -> list[GoldSentence | None]:
-    """For each predicted sentence, the gold sentence it overlaps most (None when none)."""
-    aligned: list[GoldSentence | None] = []
+def best_overlaps(items: Sequence, spans: Sequence[T]) -> list[T | None]:
+    """For each item, the span overlapping it most (None when none does).
+
+    Both sequences hold objects with character `start` and `end`, sorted by
+    `start`; one forward sweep pairs them.
+    """
+    matched: list[T | None] = []
     j = 0
-    for sent in sentences:
-        while j < len(gold) and gold[j].end <= sent.start:
+    for item in items:
+        while j < len(spans) and spans[j].end <= item.start:
             j += 1
         best, best_overlap = None, 0
         k = j
-        while k < len(gold) and gold[k].start < sent.end:
-            overlap = min(sent.end, gold[k].end) - max(sent.start, gold[k].start)
+        while k < len(spans) and spans[k].start < item.end:
+            overlap = min(item.end, spans[k].end) - max(item.start, spans[k].start)
             if overlap > best_overlap:
-                best, best_overlap = gold[k], overlap
+                best, best_overlap = spans[k], overlap
             k += 1
-        aligned.append(best)
-    return aligned
+        matched.append(best)
+    return matched
+
+
+def align(sentences: Sequence[Sentence], gold: Sequence[GoldSentence]) -> list[GoldSentence | None]:
+    """For each predicted sentence, the gold sentence it overlaps most (None when none)."""
+    return best_overlaps(sentences, gold)
 
 
 def corpus_hash(root: Path) -> str:

@@ -22,7 +22,7 @@ from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_
 
 from pipeline.checker import Checker
 from pipeline.classify import expected_calibration_error
-from pipeline.corpus import GoldArticle, GoldSentence
+from pipeline.corpus import GoldArticle, GoldSentence, best_overlaps
 from pipeline.errors import CorpusError
 from pipeline.extract import whole_doc_sentence
 from pipeline.features import featurize
@@ -50,20 +50,7 @@ class Outcome:
 
 def match_sentences(gold: Sequence[GoldSentence], predicted: Sequence[Claim]) -> list[Claim | None]:
     """For each gold sentence, the predicted sentence that overlaps it most (None when none does)."""
-    matched: list[Claim | None] = []
-    j = 0
-    for sent in gold:
-        while j < len(predicted) and predicted[j].end <= sent.start:
-            j += 1
-        best, best_overlap = None, 0
-        k = j
-        while k < len(predicted) and predicted[k].start < sent.end:
-            overlap = min(sent.end, predicted[k].end) - max(sent.start, predicted[k].start)
-            if overlap > best_overlap:
-                best, best_overlap = predicted[k], overlap
-            k += 1
-        matched.append(best)
-    return matched
+    return best_overlaps(gold, predicted)
 
 
 def run_articles(checker: Checker, articles: Sequence[GoldArticle]) -> list[Outcome]:
@@ -71,8 +58,8 @@ def run_articles(checker: Checker, articles: Sequence[GoldArticle]) -> list[Outc
     inputs = [Article(id=art.id, source="gold", text=art.text, title=art.title) for art in articles]
     outcomes = []
     for art, report in zip(articles, checker.check_many(inputs), strict=True):
-        predicted = sorted(report.sentences, key=lambda claim: claim.start)
-        for gold, pred in zip(art.sentences, match_sentences(art.sentences, predicted), strict=True):
+        matched = match_sentences(art.sentences, report.sentences)  # both in text order
+        for gold, pred in zip(art.sentences, matched, strict=True):
             outcomes.append(
                 Outcome(
                     article=art.id,
@@ -168,19 +155,17 @@ def errors(outcomes: Sequence[Outcome], *, limit: int = 40) -> list[dict]:
         pred = o.label if o.claim else NOT_A_CLAIM
         if gold != pred:
             sureness = o.confidence if o.claim and o.gold.claim else abs(o.claim_probability - 0.5) * 2
-            wrong.append(
-                {
-                    "article": o.article,
-                    "gold": gold,
-                    "predicted": pred,
-                    "claim_probability": o.claim_probability,
-                    "confidence": o.confidence,
-                    "text": o.gold.text,
-                    "_sort": sureness or 0.0,
-                }
-            )
-    wrong.sort(key=lambda row: -row["_sort"])
-    return [{k: v for k, v in row.items() if k != "_sort"} for row in wrong[:limit]]
+            row = {
+                "article": o.article,
+                "gold": gold,
+                "predicted": pred,
+                "claim_probability": o.claim_probability,
+                "confidence": o.confidence,
+                "text": o.gold.text,
+            }
+            wrong.append((sureness or 0.0, row))
+    wrong.sort(key=lambda pair: -pair[0])
+    return [row for _, row in wrong[:limit]]
 
 
 def load_fullfact(path: Path) -> list[tuple[str, str]]:
