@@ -143,15 +143,13 @@ def sentence_bounds(doc: Doc) -> list[tuple[int, int, int, int]]:
         return []
     starts = doc.to_array("SENT_START")
     idx = doc.to_array("IDX")
-    first = np.flatnonzero(starts == 1).tolist()
-    if not first or first[0] != 0:
-        first.insert(0, 0)
-    ends = [*first[1:], len(doc)]
-    doc_end = len(doc_text(doc))
-    return [
-        (s, e, int(idx[s]), int(idx[e]) if e < len(doc) else doc_end)
-        for s, e in zip(first, ends, strict=True)
-    ]
+    first = np.flatnonzero(starts == 1)
+    if not first.size or first[0] != 0:
+        first = np.concatenate(([0], first))
+    ends = [*first[1:].tolist(), len(doc)]
+    start_chars = idx[first].tolist()
+    end_chars = [*start_chars[1:], len(doc_text(doc))]
+    return list(zip(first.tolist(), ends, start_chars, end_chars, strict=True))
 
 
 def sentences_from_doc(doc: Doc) -> tuple[Sentence, ...]:

@@ -70,6 +70,9 @@ class Article:
         return len(self.text)
 
 
+_NO_KINDS: frozenset[str] = frozenset()
+
+
 @dataclass(frozen=True, slots=True)
 class Sentence:
     """One body sentence as the spaCy stage sees it, before classification."""
@@ -86,7 +89,7 @@ class Sentence:
     @property
     def cue_kinds(self) -> frozenset[str]:
         """The kinds of cue found in the sentence."""
-        return frozenset(cue.kind for cue in self.cues)
+        return frozenset([cue.kind for cue in self.cues]) if self.cues else _NO_KINDS
 
     @property
     def candidate(self) -> bool:
