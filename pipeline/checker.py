@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from functools import cache
 from pathlib import Path
 
 from spacy.language import Language
 from spacy.tokens import Doc
+from spacy.util import minibatch
 
 from pipeline.artifacts import ModelBundle, load_model
 from pipeline.extract import sentence_attributes, sentences_from_doc
@@ -31,6 +32,7 @@ _FEATURE_WORDS = {
 }
 
 
+@cache
 def describe_feature(name: str) -> str:
     """A feature name in words, for explanations ("cue=study:study-verb" -> "cue study (study-verb)")."""
     kind, _, value = name.partition("=")
@@ -63,59 +65,64 @@ class Checker:
         return next(self.check_many([article]))
 
     def check_many(self, articles: Iterable[Article], *, batch_size: int = 32) -> Iterator[ArticleReport]:
-        """Reports for many articles, in order, streaming through `nlp.pipe`."""
+        """Reports for many articles, in order, streaming through `nlp.pipe` a batch at a time."""
         pairs = self.nlp.pipe(((a.text, a) for a in articles), as_tuples=True, batch_size=batch_size)
-        for doc, article in pairs:
-            yield self.report_from_doc(article, doc)
+        for batch in minibatch(pairs, size=batch_size):
+            yield from self.reports_from_docs([(article, doc) for doc, article in batch])
 
-    def report_from_doc(self, article: Article, doc: Doc) -> ArticleReport:
-        """Score the sentences of a processed Doc into an `ArticleReport`.
+    def reports_from_docs(self, pairs: Sequence[tuple[Article, Doc]]) -> list[ArticleReport]:
+        """Score the sentences of processed Docs into one `ArticleReport` per Doc.
 
-        Three passes over the article: features for every candidate sentence,
-        the claim head over all of them at once, the label head over the claims.
+        Three passes over all the sentences of the batch at once (numpy's cost
+        per call is paid once per batch, not once per article): features for
+        every candidate sentence, the claim head over all of them, the label
+        head over the claims.
         """
-        started = time.perf_counter()
-        sentences = sentences_from_doc(doc)
-        article_cites = any(cue.kind == "citation" for sent in sentences for cue in sent.cues)
-        candidates = [i for i, sent in enumerate(sentences) if sent.candidate]
-        features = [featurize(sentences[i], sentences[i - 1] if i else None) for i in candidates]
-        claim_probability = [0.0] * len(sentences)
+        documents = [sentences_from_doc(doc) for _, doc in pairs]
+        candidates = [
+            (n, i)
+            for n, sentences in enumerate(documents)
+            for i, sent in enumerate(sentences)
+            if sent.candidate
+        ]
+        features = [featurize(documents[n][i], documents[n][i - 1] if i else None) for n, i in candidates]
+        claim_probability = [[0.0] * len(sentences) for sentences in documents]
         if candidates:
             positive = self.model.claim.predict_many(features).proba[:, 1].tolist()
-            for i, p in zip(candidates, positive, strict=True):
-                claim_probability[i] = p
+            for (n, i), p in zip(candidates, positive, strict=True):
+                claim_probability[n][i] = p
         threshold = self.settings.claim_threshold
-        claim_rows = [row for row, i in enumerate(candidates) if claim_probability[i] >= threshold]
+        claim_rows = [row for row, (n, i) in enumerate(candidates) if claim_probability[n][i] >= threshold]
         labelled = (
             self.model.label.predict_many([features[row] for row in claim_rows], explain=3)
             if claim_rows
             else None
         )
-        label_of = {candidates[row]: n for n, row in enumerate(claim_rows)}
-        scored = []
-        for i, sent in enumerate(sentences):
-            n = label_of.get(i)
-            if n is None:
-                scored.append(self._not_claim(article, sent, claim_probability[i]))
-            else:
+        label_of = {candidates[row]: k for k, row in enumerate(claim_rows)}
+        reports = []
+        for n, ((article, _), sentences) in enumerate(zip(pairs, documents, strict=True)):
+            article_cites = any(cue.kind == "citation" for sent in sentences for cue in sent.cues)
+            scored, number = [], 0
+            for i, sent in enumerate(sentences):
+                k = label_of.get((n, i))
+                if k is None:
+                    scored.append(self._not_claim(article, sent, claim_probability[n][i]))
+                    continue
+                number += 1
                 scored.append(
                     self._claim(
                         article,
                         sent,
-                        number=n + 1,
-                        claim_probability=claim_probability[i],
-                        proba=labelled.proba[n].tolist(),
-                        best=int(labelled.best[n]),
-                        evidence=labelled.evidence[n],
+                        number=number,
+                        claim_probability=claim_probability[n][i],
+                        proba=labelled.proba[k].tolist(),
+                        best=int(labelled.best[k]),
+                        evidence=labelled.evidence[k],
                         article_cites=article_cites,
                     )
                 )
-        return ArticleReport(
-            article=article,
-            sentences=tuple(scored),
-            model=self.model.info,
-            elapsed=time.perf_counter() - started,
-        )
+            reports.append(ArticleReport(article=article, sentences=tuple(scored), model=self.model.info))
+        return reports
 
     def _not_claim(self, article: Article, sent: Sentence, claim_probability: float) -> Claim:
         return Claim(

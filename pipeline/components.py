@@ -93,49 +93,70 @@ class BoilerplateFilter:
         return doc
 
 
-@Language.factory("healthclaims_regex_cues", default_config={})
-def make_regex_cues(nlp: Language, name: str) -> RegexCues:
-    """Cue spans from the regular-expression patterns of `cues.jsonl`."""
-    return RegexCues([pattern for pattern in load_cue_patterns() if pattern.regex is not None])
+@Language.factory("healthclaims_cues", default_config={})
+def make_cues(nlp: Language, name: str) -> CueMatcher:
+    """Cue spans from `resources/patterns/cues.jsonl`: its phrases and its regular expressions."""
+    patterns = load_cue_patterns()
+    matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
+    phrases: dict[tuple[str, str], list[str]] = {}
+    for pattern in patterns:
+        if pattern.phrase is not None:
+            phrases.setdefault((pattern.kind, pattern.id), []).append(pattern.phrase)
+    labels = {}
+    for (kind, cue_id), texts in phrases.items():
+        key = f"{kind}:{cue_id}"
+        matcher.add(key, list(nlp.tokenizer.pipe(texts)))
+        labels[nlp.vocab.strings[key]] = (nlp.vocab.strings.add(kind), nlp.vocab.strings.add(cue_id))
+    regexes: dict[tuple[re.Pattern[str], tuple[str, ...]], list[tuple[str, str]]] = {}
+    for pattern in patterns:
+        if pattern.regex is not None:
+            # Patterns sharing an expression (an acronym is both an institution
+            # and an authority) are scanned once.
+            regexes.setdefault((pattern.regex, pattern.requires), []).append((pattern.kind, pattern.id))
+    return CueMatcher(matcher, labels, regexes)
 
 
-class RegexCues:
-    """Adds a span to `doc.spans["hc_cues"]` for every regex cue match, snapped to token bounds.
+class CueMatcher:
+    """Puts a span in `doc.spans["hc_cues"]` for every cue found; its label is the cue kind, its id the pattern.
 
-    Runs after the phrase SpanRuler, which creates the group. A match must
-    start at a word boundary; this is checked here rather than with a leading
-    `\\b` in the expressions, which would stop `re` from scanning for their
-    first literal quickly.
+    Phrases are matched on lower-case tokens by a PhraseMatcher. The few cues
+    that need word shape or case (acronyms, "Smith et al.", percentages,
+    links) are regular expressions over the text, snapped to token bounds. A
+    regex match must start at a word boundary; this is checked here rather
+    than with a leading `\\b`, which would stop `re` from scanning for the
+    expression's first literal quickly, and a regex only runs on texts that
+    hold one of its `requires` strings.
     """
 
-    def __init__(self, patterns) -> None:
-        # Patterns that share an expression (an acronym is both an institution
-        # and an authority) are scanned once.
-        self.by_regex: dict[tuple[re.Pattern[str], tuple[str, ...]], list[tuple[str, str]]] = {}
-        for pattern in patterns:
-            key = (pattern.regex, pattern.requires)
-            self.by_regex.setdefault(key, []).append((pattern.kind, pattern.id))
+    def __init__(
+        self,
+        matcher: PhraseMatcher,
+        labels: dict[int, tuple[int, int]],
+        regexes: dict[tuple[re.Pattern[str], tuple[str, ...]], list[tuple[str, str]]],
+    ) -> None:
+        self.matcher = matcher
+        self.labels = labels  # match key -> (kind, pattern id) string hashes
+        self.regexes = regexes
 
     def __call__(self, doc: Doc) -> Doc:
+        labels = self.labels
+        found = [
+            Span(doc, start, end, label=labels[key][0], span_id=labels[key][1])
+            for key, start, end in self.matcher(doc)
+        ]
         text = doc_text(doc)
-        found = []
-        for (regex, requires), labels in self.by_regex.items():
+        for (regex, requires), kinds in self.regexes.items():
             if requires and not any(needle in text for needle in requires):
                 continue  # a substring test is far cheaper than a regex scan
             for match in regex.finditer(text):
                 at = match.start()
                 if at and text[at - 1].isalnum() and text[at].isalnum():
                     continue
-                for kind, cue_id in labels:
-                    span = doc.char_span(
-                        match.start(), match.end(), label=kind, span_id=cue_id, alignment_mode="expand"
-                    )
+                for kind, cue_id in kinds:
+                    span = doc.char_span(at, match.end(), label=kind, span_id=cue_id, alignment_mode="expand")
                     if span is not None:
                         found.append(span)
-        if CUES_KEY in doc.spans:
-            doc.spans[CUES_KEY].extend(found)
-        else:
-            doc.spans[CUES_KEY] = SpanGroup(doc, name=CUES_KEY, spans=found)
+        doc.spans[CUES_KEY] = SpanGroup(doc, name=CUES_KEY, spans=found)
         return doc
 
 

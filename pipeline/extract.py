@@ -99,11 +99,24 @@ def is_heading_line(text: str, start: int, end: int, *, max_words: int = 20) -> 
     body = text[start:end]
     if not body or _TERMINAL.search(body):
         return False
-    before = text[:start].rstrip(" \t\u00a0")
-    after = text[end:].lstrip(" \t\u00a0")
-    starts_line = not before or before.endswith("\n")
-    ends_line = not after or after.startswith("\n")
-    return starts_line and ends_line and 0 < len(_WORD.findall(body)) <= max_words
+    return _starts_line(text, start) and _ends_line(text, end) and 0 < len(_WORD.findall(body)) <= max_words
+
+
+_INLINE_SPACE = " \t\u00a0"
+
+
+def _starts_line(text: str, at: int) -> bool:
+    """Whether only spaces stand between the previous line break (or the text start) and `at`."""
+    while at > 0 and text[at - 1] in _INLINE_SPACE:
+        at -= 1
+    return at == 0 or text[at - 1] == "\n"
+
+
+def _ends_line(text: str, at: int) -> bool:
+    """Whether only spaces stand between `at` and the next line break (or the text end)."""
+    while at < len(text) and text[at] in _INLINE_SPACE:
+        at += 1
+    return at == len(text) or text[at] == "\n"
 
 
 def find_boilerplate(text: str) -> bool:

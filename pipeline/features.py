@@ -15,7 +15,7 @@ from itertools import pairwise
 from pipeline.rules import load_word_set
 from pipeline.schema import Sentence
 
-_TOKEN = re.compile(r"[a-z]+(?:'[a-z]+)?|\d+(?:[.,]\d+)*%?|[%$!?\"“”]")
+_TOKEN = re.compile(r"[a-z]+(?:'[a-z]+)?|[0-9]+(?:[.,][0-9]+)*%?|[%$!?\"“”]")
 _FIRST_PERSON = frozenset({"i", "i'm", "i've", "i'd", "my", "me", "myself", "mine"})
 _WE = frozenset({"we", "our", "us", "we've", "we're"})
 _YOU = frozenset({"you", "your", "you're", "you'll", "yours", "yourself"})
@@ -46,8 +46,10 @@ def featurize(sentence: Sentence, previous: Sentence | None = None) -> dict[str,
     text = sentence.text
     stripped = text.rstrip()
     tokens = word_tokens(text)
-    feats: dict[str, float] = dict.fromkeys(["w=" + tok for tok in tokens], 1.0)
-    feats.update(dict.fromkeys([f"b={left}_{right}" for left, right in pairwise(tokens)], 1.0))
+    feats: dict[str, float] = dict.fromkeys(
+        ["w=" + tok for tok in tokens] + [f"b={left}_{right}" for left, right in pairwise(tokens)],
+        1.0,
+    )
     if tokens:
         feats["first=" + tokens[0]] = 1.0
     words = set(tokens)

@@ -6,8 +6,6 @@ import spacy
 from spacy.language import Language
 
 from pipeline.components import TextKeepingTokenizer  # also registers the healthclaims_* factories
-from pipeline.extract import CUES_KEY
-from pipeline.rules import load_cue_patterns
 
 MAX_CHARS = 12_000_000
 
@@ -28,14 +26,6 @@ def build_nlp(*, base: str | None = None) -> Language:
     nlp.tokenizer = TextKeepingTokenizer(nlp.tokenizer)
     nlp.add_pipe("healthclaims_segmenter")
     nlp.add_pipe("healthclaims_boilerplate")
-    cue_ruler = nlp.add_pipe(
-        "span_ruler",
-        name="healthclaims_cues",
-        config={"spans_key": CUES_KEY, "phrase_matcher_attr": "LOWER", "validate": True},
-    )
-    cue_ruler.add_patterns(
-        [pattern.as_ruler_pattern() for pattern in load_cue_patterns() if pattern.phrase is not None]
-    )
-    nlp.add_pipe("healthclaims_regex_cues")
+    nlp.add_pipe("healthclaims_cues")
     nlp.add_pipe("healthclaims_entities")
     return nlp

@@ -16,7 +16,7 @@ _ROOT = "pipeline.resources"
 
 @dataclass(frozen=True, slots=True)
 class CuePattern:
-    """One cue pattern: a phrase (matched on lower case by the SpanRuler) or a regular expression.
+    """One cue pattern: a phrase (matched on lower case by a PhraseMatcher) or a regular expression.
 
     Phrases go through spaCy's PhraseMatcher; the few cues that need word
     shape or case (acronyms, "Smith et al.", percentages, links) are regular
@@ -28,12 +28,6 @@ class CuePattern:
     phrase: str | None = None
     regex: re.Pattern[str] | None = None
     requires: tuple[str, ...] = ()  # a regex runs only on text holding one of these strings
-
-    def as_ruler_pattern(self) -> dict:
-        """The dict form that spaCy's SpanRuler takes (phrase patterns only)."""
-        if self.phrase is None:
-            raise ValueError(f"cue {self.kind}:{self.id} is a regular expression, not a SpanRuler phrase")
-        return {"label": self.kind, "id": self.id, "pattern": self.phrase}
 
 
 def _read(relative: str) -> str:

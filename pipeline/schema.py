@@ -135,7 +135,6 @@ class ArticleReport:
     model: ModelInfo
     status: str = "ok"
     error: str = ""
-    elapsed: float = 0.0
     extra: dict = field(default_factory=dict)
 
     @property
