@@ -51,6 +51,30 @@ class Prediction:
 
 
 @dataclass(frozen=True)
+class Encoded:
+    """Sentences' features as feature indices: every sentence's indices end to end, and their counts."""
+
+    flat: np.ndarray  # (total features,)
+    lengths: np.ndarray  # (n_sentences,)
+
+    def take(self, rows: np.ndarray, mapping: np.ndarray) -> Encoded:
+        """The given sentences only, their indices translated by `mapping` (-1 drops a feature)."""
+        owner = np.repeat(np.arange(len(self.lengths)), self.lengths)
+        chosen = np.zeros(len(self.lengths), dtype=bool)
+        chosen[rows] = True
+        keep = chosen[owner]
+        mapped = mapping[self.flat[keep]]
+        known = mapped >= 0
+        # Renumber the chosen sentences 0..len(rows)-1 in the order given.
+        new_number = np.empty(len(self.lengths), dtype=np.intp)
+        new_number[rows] = np.arange(len(rows))
+        new_owner = new_number[owner[keep][known]]
+        order = np.argsort(new_owner, kind="stable")
+        lengths = np.bincount(new_owner, minlength=len(rows)).astype(np.intp)
+        return Encoded(flat=mapped[known][order], lengths=lengths)
+
+
+@dataclass(frozen=True)
 class LinearHead:
     """A calibrated linear classifier over named binary features.
 
@@ -76,16 +100,24 @@ class LinearHead:
         object.__setattr__(self, "_bias", bias)
         object.__setattr__(self, "_names", list(self.index))
 
-    def predict_many(self, features: list[dict[str, float]], *, explain: int = 0) -> Prediction:
-        """Probabilities for many sentences' features, and (if `explain`) each one's strongest features."""
-        index = self.index
-        n_classes = self._rows.shape[1]
-        lookup = index.get
+    def encode(self, features: list[dict[str, float]]) -> Encoded:
+        """Sentences' feature names as this head's feature indices (unknown names dropped)."""
+        lookup = self.index.get
         idx_lists = [[i for i in map(lookup, feats) if i is not None] for feats in features]
         lengths = np.fromiter(map(len, idx_lists), dtype=np.intp, count=len(idx_lists))
         flat = np.fromiter(chain.from_iterable(idx_lists), dtype=np.intp, count=int(lengths.sum()))
+        return Encoded(flat=flat, lengths=lengths)
+
+    def predict_many(self, features: list[dict[str, float]], *, explain: int = 0) -> Prediction:
+        """Probabilities for many sentences' features, and (if `explain`) each one's strongest features."""
+        return self.predict_encoded(self.encode(features), explain=explain)
+
+    def predict_encoded(self, encoded: Encoded, *, explain: int = 0) -> Prediction:
+        """`predict_many` for features already encoded against this head."""
+        flat, lengths = encoded.flat, encoded.lengths
+        n_sentences, n_classes = len(lengths), self._rows.shape[1]
         gathered = self._rows[flat]
-        sums = np.zeros((len(idx_lists), n_classes))
+        sums = np.zeros((n_sentences, n_classes))
         nonempty = lengths > 0
         if flat.size:
             offsets = np.concatenate(([0], np.cumsum(lengths)[:-1]))
@@ -96,9 +128,9 @@ class LinearHead:
         exp = np.exp(scaled)
         proba = exp / exp.sum(axis=1, keepdims=True)
         best = proba.argmax(axis=1)
-        evidence: list[list[str]] = [[] for _ in idx_lists]
+        evidence: list[list[str]] = [[] for _ in range(n_sentences)]
         if explain and flat.size:
-            owner = np.repeat(np.arange(len(idx_lists)), lengths)
+            owner = np.repeat(np.arange(n_sentences), lengths)
             push = gathered[np.arange(flat.size), best[owner]] - gathered.mean(axis=1)
             order = np.lexsort((-push, owner))  # by sentence, strongest push first
             rank = np.arange(order.size) - np.searchsorted(owner[order], owner[order])
@@ -134,6 +166,33 @@ class ModelBundle:
     meta: dict
     claim: LinearHead
     label: LinearHead
+
+    def __post_init__(self) -> None:
+        # The label head is trained on a subset of the claim head's examples, so
+        # its features are a subset of the claim head's: a claim-head index
+        # translates to a label-head index, and a sentence is looked up once.
+        to_label = np.full(len(self.claim.index), -1, dtype=np.intp)
+        for name, i in self.label.index.items():
+            if name in self.claim.index:
+                to_label[self.claim.index[name]] = i
+        object.__setattr__(self, "_to_label", to_label)
+        object.__setattr__(self, "_label_covered", int((to_label >= 0).sum()) == len(self.label.index))
+
+    def predict(
+        self, features: list[dict[str, float]], *, threshold: float, explain: int = 0
+    ) -> tuple[np.ndarray, np.ndarray, Prediction | None]:
+        """Both stages: every sentence's claim probability, the rows at or over `threshold` (the
+        claims), and the label head's prediction for those rows (None when there are none)."""
+        encoded = self.claim.encode(features)
+        claim_p = self.claim.predict_encoded(encoded).proba[:, 1]
+        rows = np.flatnonzero(claim_p >= threshold)
+        if not rows.size:
+            return claim_p, rows, None
+        if self._label_covered:
+            label_input = encoded.take(rows, self._to_label)
+        else:
+            label_input = self.label.encode([features[row] for row in rows])
+        return claim_p, rows, self.label.predict_encoded(label_input, explain=explain)
 
     @property
     def info(self) -> ModelInfo:

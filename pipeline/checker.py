@@ -6,6 +6,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from functools import cache
 from pathlib import Path
 
+import numpy as np
 from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.util import minibatch
@@ -87,18 +88,18 @@ class Checker:
         ]
         features = [featurize(documents[n][i], documents[n][i - 1] if i else None) for n, i in candidates]
         claim_probability = [[0.0] * len(sentences) for sentences in documents]
+        label_of: dict[tuple[int, int], int] = {}
         if candidates:
-            positive = self.model.claim.predict_many(features).proba[:, 1].tolist()
-            for (n, i), p in zip(candidates, positive, strict=True):
+            positive, claim_rows, labelled = self.model.predict(
+                features, threshold=self.settings.claim_threshold, explain=3
+            )
+            for (n, i), p in zip(candidates, positive.tolist(), strict=True):
                 claim_probability[n][i] = p
-        threshold = self.settings.claim_threshold
-        claim_rows = [row for row, (n, i) in enumerate(candidates) if claim_probability[n][i] >= threshold]
-        labelled = (
-            self.model.label.predict_many([features[row] for row in claim_rows], explain=3)
-            if claim_rows
-            else None
-        )
-        label_of = {candidates[row]: k for k, row in enumerate(claim_rows)}
+            label_of = {candidates[row]: k for k, row in enumerate(claim_rows.tolist())}
+        if label_of:
+            shown = np.round(labelled.proba, 4).tolist()  # as reports show them
+            confidence = labelled.proba.max(axis=1).tolist()
+            best = labelled.best.tolist()
         reports = []
         for n, ((article, _), sentences) in enumerate(zip(pairs, documents, strict=True)):
             article_cites = any(cue.kind == "citation" for sent in sentences for cue in sent.cues)
@@ -115,8 +116,9 @@ class Checker:
                         sent,
                         number=number,
                         claim_probability=claim_probability[n][i],
-                        proba=labelled.proba[k].tolist(),
-                        best=int(labelled.best[k]),
+                        proba=shown[k],
+                        confidence=confidence[k],
+                        best=best[k],
                         evidence=labelled.evidence[k],
                         article_cites=article_cites,
                     )
@@ -149,13 +151,13 @@ class Checker:
         number: int,
         claim_probability: float,
         proba: list[float],
+        confidence: float,
         best: int,
         evidence: list[str],
         article_cites: bool,
     ) -> Claim:
         classes = self.model.label.classes
         label = _LABELS[classes[best]]
-        confidence = proba[best]
         attributes = sentence_attributes(sent)
         attributes["vague_evidence"] = label == Label.STUDY and not article_cites
         return Claim(
@@ -167,7 +169,7 @@ class Checker:
             claim_probability=round(claim_probability, 4),
             label=label,
             confidence=round(confidence, 4),
-            probabilities={cls: round(p, 4) for cls, p in zip(classes, proba, strict=True)},
+            probabilities=dict(zip(classes, proba, strict=True)),
             attributes=attributes,
             cues=sent.cues,
             entities=sent.entities,

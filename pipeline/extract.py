@@ -195,10 +195,7 @@ def _records(doc: Doc, spans: list[tuple[int, int, bool, bool]]) -> tuple[Senten
         key=lambda c: c.start,
     )
     cue_starts = [cue.start for cue in cues]
-    ents = [
-        Entity(text[ent.start_char : ent.end_char], ent.label_, ent.start_char, ent.end_char)
-        for ent in doc.ents
-    ]
+    ents = _entities(doc, text)
     ent_starts = [ent.start for ent in ents]
     records = []
     for span_start, span_end, heading, boiler in spans:
@@ -222,6 +219,26 @@ def _records(doc: Doc, spans: list[tuple[int, int, bool, bool]]) -> tuple[Senten
             )
         )
     return tuple(records)
+
+
+def _entities(doc: Doc, text: str) -> list[Entity]:
+    """`doc.ents` as records, read from token arrays (`doc.ents` builds a Token object per token)."""
+    if len(doc) == 0:
+        return []
+    arrays = doc.to_array(["ENT_IOB", "ENT_TYPE", "IDX", "LENGTH"])
+    iob, ent_type, idx, length = arrays[:, 0], arrays[:, 1], arrays[:, 2], arrays[:, 3]
+    first = np.flatnonzero(iob == 3)  # B: an entity begins here
+    if not first.size:
+        return []
+    outside = np.append(np.flatnonzero(iob != 1), len(doc))  # tokens that are not I
+    last = outside[np.searchsorted(outside, first, side="right")] - 1
+    strings = doc.vocab.strings
+    return [
+        Entity(text[start:end], strings[label], start, end)
+        for start, end, label in zip(
+            idx[first].tolist(), (idx[last] + length[last]).tolist(), ent_type[first].tolist(), strict=True
+        )
+    ]
 
 
 def sentence_attributes(sentence: Sentence) -> dict[str, bool]:

@@ -15,7 +15,7 @@ from itertools import pairwise
 from pipeline.rules import load_word_set
 from pipeline.schema import Sentence
 
-_TOKEN = re.compile(r"[a-z]+(?:'[a-z]+)?|[0-9]+(?:[.,][0-9]+)*%?|[%$!?\"“”]")
+_TOKEN = re.compile(r"[a-z]++(?:'[a-z]+)?+|[0-9]++(?:[.,][0-9]+)*+%?+|[%$!?\"“”]")
 _FIRST_PERSON = frozenset({"i", "i'm", "i've", "i'd", "my", "me", "myself", "mine"})
 _WE = frozenset({"we", "our", "us", "we've", "we're"})
 _YOU = frozenset({"you", "your", "you're", "you'll", "yours", "yourself"})

@@ -33,6 +33,21 @@ def test_artifacts_fast_heads_match_sklearn_stages(model_dir, nlp):
         np.testing.assert_allclose(got, expected, atol=1e-9)
 
 
+def test_artifacts_both_stages_at_once_match_each_head(model_dir, nlp):
+    """`ModelBundle.predict` looks features up once; it must agree with each head run alone."""
+    bundle = load_model(model_dir)
+    sentences = load_sentences(ROOT / "corpus" / "sentences")[::23]
+    feats = [featurize(whole_doc_sentence(doc)) for doc in nlp.pipe(s.text for s in sentences)]
+    claim_p, rows, labelled = bundle.predict(feats, threshold=0.5, explain=3)
+    alone = bundle.claim.predict_many(feats).proba[:, 1]
+    np.testing.assert_allclose(claim_p, alone, atol=1e-12)
+    np.testing.assert_array_equal(rows, np.flatnonzero(alone >= 0.5))
+    assert 0 < len(rows) < len(feats)
+    expected = bundle.label.predict_many([feats[row] for row in rows], explain=3)
+    np.testing.assert_allclose(labelled.proba, expected.proba, atol=1e-12)
+    assert labelled.evidence == expected.evidence
+
+
 def test_artifacts_meta_records_provenance(model_dir):
     meta = json.loads((model_dir / "meta.json").read_text())
     assert meta["labels"] == ["study-backed", "anecdotal", "promotional"]
