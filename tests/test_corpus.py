@@ -8,22 +8,30 @@ from pipeline.corpus import load_gold_articles, load_sentences
 from .conftest import ROOT, SHARED
 
 CORPUS = ROOT / "corpus"
-# Subjects of the eval-dev articles: never corpus topics, so eval-dev measures unseen subjects.
-EVAL_DEV_TOPICS = {
-    "carotid-stenosis",
-    "prostate-cancer",
+# Subjects of the eval-dev articles, as word stems: no corpus topic may contain one
+# ("osteoporosis-drugs" and "colon-cancer" are caught too), so eval-dev measures unseen subjects.
+EVAL_DEV_SUBJECTS = (
+    "carotid",
+    "prostate",
     "psychosis",
     "skin-cancer",
-    "merkel-cell-carcinoma",
-    "ovarian-cancer",
+    "melanoma",
+    "merkel",
+    "ovarian",
     "osteoporosis",
     "lung-cancer",
-    "lung-cancer-screening",
-    "alzheimers",
-    "colorectal-cancer",
+    "alzheimer",
+    "dementia",
+    "colorectal",
+    "colon",
+    "bowel-cancer",
     "late-life-anxiety",
-    "metformin-lung-cancer",
-}
+    "metformin",
+)
+
+
+def _eval_dev_subjects(topics):
+    return {topic for topic in topics if any(stem in topic for stem in EVAL_DEV_SUBJECTS)}
 
 
 def _articles_meta():
@@ -55,8 +63,8 @@ def test_corpus_size_and_coverage():
 
 def test_corpus_keeps_away_from_eval_dev():
     sentences = load_sentences(CORPUS / "sentences")
-    assert not {s.topic for s in sentences} & EVAL_DEV_TOPICS
-    assert not {a["topic"] for a in _articles_meta()} & EVAL_DEV_TOPICS
+    assert not _eval_dev_subjects({s.topic for s in sentences})
+    assert not _eval_dev_subjects({a["topic"] for a in _articles_meta()})
     gold_file = SHARED / "eval-dev" / "gold.jsonl"
     if gold_file.is_file():
         dev = {json.loads(line)["text"].strip().lower() for line in gold_file.read_text().splitlines()}
