@@ -14,7 +14,7 @@ TRAIN_INPUTS := $(shell find corpus -name '*.jsonl') \
 	$(addprefix pipeline/,classify.py features.py extract.py nlp.py components.py corpus.py artifacts.py rules.py) \
 	$(wildcard pipeline/resources/patterns/* pipeline/resources/lexicons/*)
 
-.PHONY: setup train annotate test bench evaluate baseline compare lint clean
+.PHONY: setup train annotate test bench evaluate baseline compare score lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,12 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check pipeline tests
+
+# Score the FakeHealth corpus into runs/fakehealth/ (resumes if stopped).
+SCORE_INPUT ?= ../shared/corpora/fakehealth.jsonl
+SCORE_OUT ?= runs/fakehealth
+score: $(MODEL)
+	$(BIN)/healthclaims score $(SCORE_INPUT) --out $(SCORE_OUT) --model $(MODEL_DIR) --reports
 
 bench: $(MODEL)
 	$(BIN)/healthclaims bench --model $(MODEL_DIR)

@@ -14,6 +14,7 @@ from pipeline.render import FORMATS
 
 DEFAULT_MODEL = Path(os.environ.get("HEALTHCLAIMS_MODEL", "models/default"))
 EXIT_GATE = 3
+EXIT_SOME_FAILED = 4
 
 
 model_option = click.option(
@@ -319,6 +320,169 @@ def compare(corpus_dir, gold, fullfact):
     except HealthClaimsError as err:
         raise _fail(err) from err
     click.echo(to_markdown(rows), nl=False)
+
+
+@cli.command()
+@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
+@click.option(
+    "--out",
+    "-o",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Folder for claims.parquet, articles.parquet, summary.html (and the run's progress.sqlite).",
+)
+@model_option
+@click.option(
+    "--workers",
+    "-j",
+    type=click.IntRange(1),
+    default=None,
+    help="Worker processes (Dask workers with --engine dask).  [default: all cores]",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "dask"]),
+    default="local",
+    show_default=True,
+    help="local: processes on this machine; dask: a Dask cluster (--scheduler, or a local one).",
+)
+@click.option(
+    "--scheduler", metavar="ADDRESS", default=None, help="Dask scheduler, e.g. tcp://10.0.0.5:8786."
+)
+@click.option(
+    "--text-column", default="text", show_default=True, help="Text column of JSON Lines / CSV inputs."
+)
+@click.option("--id-column", default="id", show_default=True, help="Id column of JSON Lines / CSV inputs.")
+@click.option("--csv", "write_csv", is_flag=True, help="Also write claims.csv and articles.csv.")
+@click.option("--reports", is_flag=True, help="Also write one HTML report per article into OUT/reports/.")
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1),
+    default=16,
+    show_default=True,
+    help="Articles per committed batch.",
+)
+@click.option("--fresh", is_flag=True, help="Discard a previous run in OUT instead of resuming it.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary table.")
+@click.option(
+    "--threshold",
+    type=click.FloatRange(0, 1),
+    default=None,
+    help="Confidence under which a claim is flagged.",
+)
+@click.option(
+    "--config",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="A TOML file overriding the packaged defaults.",
+)
+def score(
+    inputs,
+    out_dir,
+    model_dir,
+    workers,
+    engine,
+    scheduler,
+    text_column,
+    id_column,
+    write_csv,
+    reports,
+    batch_size,
+    fresh,
+    quiet,
+    threshold,
+    config,
+):
+    """Score a whole corpus into tables: one row per claim, one per article.
+
+    INPUT is a folder of .txt/.md/.html files (searched recursively), a JSON
+    Lines file with `id` and `text` (optional `title`, `url`), or a CSV file
+    (name its text column with --text-column). A run is committed batch by
+    batch: stopped at any moment, the same command resumes it. A bad article
+    becomes a row with an error `status`; the run goes on, and the exit
+    status is 4 when any article failed.
+
+    \b
+    Examples:
+      healthclaims score ../shared/corpora/fakehealth.jsonl --out runs/fakehealth
+      healthclaims score articles/ --out runs/articles --csv --reports
+      healthclaims score corpus.jsonl --out runs/c --engine dask --scheduler tcp://HOST:8786
+    """
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from pipeline.batch import ScoreOptions, score_corpus
+    from pipeline.settings import load_settings
+
+    console = Console(stderr=True)
+    try:
+        options = ScoreOptions(
+            model_dir=model_dir,
+            settings=load_settings(config, threshold=threshold),
+            workers=workers or os.cpu_count() or 1,
+            engine=engine,
+            scheduler=scheduler,
+            batch_size=batch_size,
+            text_column=text_column,
+            id_column=id_column,
+            csv=write_csv,
+            reports=reports,
+            fresh=fresh,
+        )
+        progress = Progress(
+            TextColumn("scoring"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TimeRemainingColumn(),
+            console=console,
+            disable=quiet or not console.is_terminal,
+        )
+        task = None
+
+        def on_start(total: int, done: int) -> None:
+            nonlocal task
+            if done:
+                _err(f"Resuming: {done:,} of {total:,} articles already scored in {out_dir}.")
+            task = progress.add_task("score", total=total, completed=done, rate="")
+
+        def on_batch(n: int) -> None:
+            progress.advance(task, n)
+            speed = progress.tasks[0].speed
+            progress.update(task, rate=f"{speed:,.1f} articles/s" if speed else "")
+
+        with progress:
+            summary = score_corpus(list(inputs), out_dir, options, on_start=on_start, on_batch=on_batch)
+    except HealthClaimsError as err:
+        raise _fail(err) from err
+    if not quiet:
+        console.print(_score_table(summary))
+    if summary.failed:
+        _err(f"{summary.failed:,} of {summary.articles:,} articles failed; see the status and error columns.")
+        sys.exit(EXIT_SOME_FAILED)
+
+
+def _score_table(summary):
+    from rich.table import Table
+
+    table = Table(title=f"healthclaims score: {summary.out_dir}", show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    table.add_row("articles", f"{summary.articles:,}")
+    table.add_row("  scored in this run", f"{summary.scored_now:,}")
+    table.add_row(
+        "  failed",
+        f"{summary.failed:,}"
+        + (f"  ({', '.join(f'{k} x{v}' for k, v in summary.errors.items())})" if summary.errors else ""),
+    )
+    table.add_row("claims", f"{summary.claims:,}")
+    for label, n in summary.labels.items():
+        share = n / summary.claims if summary.claims else 0.0
+        table.add_row(f"  {label}", f"{n:,}  {share:.0%}")
+    table.add_row("flagged for review", f"{summary.flagged:,}")
+    table.add_row("files", "\n".join(str(path) for path in summary.files))
+    return table
 
 
 def main() -> None:

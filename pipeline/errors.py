@@ -42,6 +42,18 @@ class FetchError(InputError):
     code = "E120"
 
 
+class BadRowError(InputError):
+    """A corpus row (JSON Lines or CSV) that is not an article."""
+
+    code = "E130"
+
+
+class BatchError(HealthClaimsError):
+    """A batch run that cannot start or go on: bad inputs, another run in the folder, no cluster."""
+
+    code = "E601"
+
+
 class CorpusError(HealthClaimsError):
     """The labelled corpus is malformed."""
 
