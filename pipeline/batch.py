@@ -338,8 +338,13 @@ def _run_local(
         return
     import multiprocessing
 
-    # Fork: the workers inherit the imported modules, so they start in a fraction of a second.
-    context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+    if sys.platform.startswith("linux"):
+        # Load the model here, then fork: every worker inherits the loaded
+        # Checker (copy-on-write) and starts scoring at once.
+        _checker(model_dir, options.settings)
+        context = multiprocessing.get_context("fork")
+    else:
+        context = multiprocessing.get_context("spawn")  # each worker loads the model on its first batch
     with ProcessPoolExecutor(max_workers=options.workers, mp_context=context) as pool:
         yield from _bounded(
             batches,

@@ -95,3 +95,55 @@ def bench_startup(article: Path, model_dir: Path, *, repeats: int = 5) -> dict:
         "import_seconds": round(import_s, 3),
         "ratio": round(annotate_s / import_s, 3),
     }
+
+
+def _run_watched(command: list[str]) -> tuple[float, int, int]:
+    """Run a command; its wall time, exit status and peak memory (RSS summed over its process tree)."""
+    import psutil
+
+    started = time.perf_counter()
+    process = psutil.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    peak = 0
+    while process.poll() is None:
+        try:
+            tree = [process, *process.children(recursive=True)]
+            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+        except psutil.Error:  # a process ended while we looked
+            pass
+        time.sleep(0.05)
+    return time.perf_counter() - started, process.returncode, peak
+
+
+def bench_score(
+    corpus: Path, model_dir: Path, out_dir: Path, *, workers: int, engine: str = "local", tokens: int = 0
+) -> dict:
+    """`healthclaims score` over a corpus from the command line: wall time, speed and peak memory."""
+    import pyarrow.parquet as pq
+
+    command = [
+        sys.executable, "-m", "pipeline", "score", str(corpus), "--out", str(out_dir), "--model", str(model_dir),
+        "--workers", str(workers), "--engine", engine, "--quiet", "--fresh",
+    ]  # fmt: skip
+    seconds, status, peak = _run_watched(command)
+    if status not in (0, 4):  # 4: some articles failed, which a real corpus has
+        raise RuntimeError(f"{' '.join(command)} exited with status {status}")
+    articles = pq.read_metadata(out_dir / "articles.parquet").num_rows
+    return {
+        "engine": engine,
+        "workers": workers,
+        "articles": articles,
+        "seconds": round(seconds, 2),
+        "articles_per_s": round(articles / seconds, 1),
+        "tokens_per_s": round(tokens / seconds) if tokens else None,
+        "peak_mb": round(peak / 2**20),
+    }
+
+
+def repeat_corpus(corpus: Path, target: Path, times: int) -> Path:
+    """A corpus `times` as long: every row repeated, each copy with its own id."""
+    with Path(corpus).open(encoding="utf-8") as source, target.open("w", encoding="utf-8") as out:
+        rows = [json.loads(line) for line in source if line.strip()]
+        for copy in range(times):
+            for row in rows:
+                out.write(json.dumps({**row, "id": f"{row.get('id')}#{copy}"}) + "\n")
+    return target

@@ -529,7 +529,20 @@ def main() -> None:
 @click.option(
     "--repeats", type=click.IntRange(1), default=3, show_default=True, help="Runs per measurement (median)."
 )
-def bench(corpus_path, article, model_dir, limit, repeats):
+@click.option(
+    "--score/--no-score",
+    "with_score",
+    default=True,
+    show_default=True,
+    help="Also time `healthclaims score` on the corpus: 1 and 2 workers, the Dask engine.",
+)
+@click.option(
+    "--tenfold/--no-tenfold",
+    default=True,
+    show_default=True,
+    help="Also score the corpus repeated ten times, to compare peak memory.",
+)
+def bench(corpus_path, article, model_dir, limit, repeats, with_score, tenfold):
     """Measure throughput against spaCy's bare tokenizer, and start-up against importing spaCy and sklearn."""
     from pipeline.bench import bench_startup, bench_throughput, load_corpus_texts
     from pipeline.checker import Checker
@@ -560,3 +573,44 @@ def bench(corpus_path, article, model_dir, limit, repeats):
         f"python -c 'import spacy, sklearn'  {start['import_seconds']:.2f} s median of {start['repeats']}"
     )
     click.echo(f"annotate / import                  {start['ratio']:.2f}x   (target <= 1.30x)")
+    if with_score:
+        _bench_score(corpus_path, rows, model_dir, tokens=speed["tokens"], tenfold=tenfold)
+
+
+def _bench_score(corpus_path, rows, model_dir, *, tokens, tenfold):
+    import tempfile
+
+    from pipeline.bench import bench_score, repeat_corpus
+
+    def line(name, run):
+        click.echo(
+            f"{name:<34} {run['seconds']:>7.2f} s  {run['articles_per_s']:>7.1f} articles/s  "
+            f"{run['tokens_per_s']:>8,} tokens/s  peak {run['peak_mb']:,} MB"
+        )
+
+    with tempfile.TemporaryDirectory(prefix="healthclaims-bench-") as tmp:
+        work = Path(tmp)
+        corpus = work / "corpus.jsonl"
+        corpus.write_text("".join(json.dumps({"id": i, "text": t}) + "\n" for i, t in rows), encoding="utf-8")
+        _err(f"healthclaims score over the same {len(rows):,} articles ...")
+        one = bench_score(corpus, model_dir, work / "one", workers=1, tokens=tokens)
+        line("score, local engine, 1 worker", one)
+        two = bench_score(corpus, model_dir, work / "two", workers=2, tokens=tokens)
+        line("score, local engine, 2 workers", two)
+        click.echo(
+            f"2 workers / 1 worker               {one['seconds'] / two['seconds']:.2f}x   (target >= 1.70x)"
+        )
+        click.echo(f"corpus with 2 workers              {two['seconds']:.2f} s   (target <= 30 s)")
+        dask = bench_score(corpus, model_dir, work / "dask", workers=2, engine="dask", tokens=tokens)
+        line("score, dask LocalCluster, 2 workers", dask)
+        click.echo(
+            f"dask / local (2 workers)           {dask['seconds'] / two['seconds']:.2f}x   (target <= 1.30x)"
+        )
+        if tenfold:
+            big = repeat_corpus(corpus, work / "tenfold.jsonl", 10)
+            _err("healthclaims score over the corpus ten times over ...")
+            ten = bench_score(big, model_dir, work / "ten", workers=2, tokens=10 * tokens)
+            line("score, tenfold corpus, 2 workers", ten)
+            click.echo(
+                f"peak memory tenfold / once         {ten['peak_mb'] / two['peak_mb']:.2f}x   (target < 1.20x)"
+            )
