@@ -26,6 +26,7 @@ import json
 import os
 import sqlite3
 import sys
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -345,7 +346,12 @@ def _run_local(
         context = multiprocessing.get_context("fork")
     else:
         context = multiprocessing.get_context("spawn")  # each worker loads the model on its first batch
-    with ProcessPoolExecutor(max_workers=options.workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(
+        max_workers=options.workers,
+        mp_context=context,
+        initializer=_exit_with_parent,
+        initargs=(os.getpid(),),
+    ) as pool:
         yield from _bounded(
             batches,
             lambda batch: pool.submit(score_jobs, batch, model_dir, options.settings, options.reports),
@@ -365,9 +371,18 @@ def _run_dask(
         if options.scheduler:
             client = Client(options.scheduler, timeout="20s")
         else:
-            cluster = LocalCluster(
-                n_workers=options.workers, threads_per_worker=1, processes=True, dashboard_address=None
-            )
+            import dask
+
+            method = "spawn"
+            if sys.platform.startswith("linux"):
+                # As for the local engine: load the model once here and fork the
+                # workers from this process, so they start with it loaded.
+                _checker(model_dir, options.settings)
+                method = "fork"
+            with dask.config.set({"distributed.worker.multiprocessing-method": method}):
+                cluster = LocalCluster(
+                    n_workers=options.workers, threads_per_worker=1, processes=True, dashboard_address=None
+                )
             client = Client(cluster)
     except (OSError, TimeoutError) as err:
         raise BatchError(f"Cannot reach the Dask scheduler {options.scheduler}: {err}.") from err
@@ -385,6 +400,18 @@ def _run_dask(
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """In a worker: exit when the parent is gone (killed with SIGKILL, say), instead of lingering."""
+    import threading
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="exit-with-parent").start()
 
 
 def _first_done(futures: list[Future]) -> set[Future]:

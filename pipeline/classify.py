@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +41,7 @@ LABEL_C = 8.0
 CV_FOLDS = 5
 SEED = 13
 MIN_FEATURE_COUNT = 2
+REVIEW_WEIGHT = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,12 +183,25 @@ def train_stages(examples: Sequence[Example], *, cross_validate: bool = True) ->
     return TrainedStages(claim=claim_stage, label=label_stage, metrics=metrics, n_examples=len(examples))
 
 
-def train_model(corpus_dir: Path, out_dir: Path, *, nlp: Language, cross_validate: bool = True) -> dict:
-    """Train both stages from `corpus_dir` and save the model into `out_dir`; return its meta."""
+def train_model(
+    corpus_dir: Path,
+    out_dir: Path,
+    *,
+    nlp: Language,
+    cross_validate: bool = True,
+    reviewed: Sequence[GoldSentence] = (),
+) -> dict:
+    """Train both stages from `corpus_dir` (plus `reviewed` sentences) and save the model into `out_dir`.
+
+    A reviewed sentence is a correction made on real text; it enters
+    training `REVIEW_WEIGHT` times, so that a handful of corrections can move
+    a model trained on thousands of corpus sentences.
+    """
     from pipeline.artifacts import save_model
 
     corpus_dir = Path(corpus_dir)
     sentences = load_sentences(corpus_dir / "sentences")
+    sentences += [replace(s, section="review") for s in reviewed for _ in range(REVIEW_WEIGHT)]
     articles_dir = corpus_dir / "articles"
     articles = load_gold_articles(articles_dir) if (articles_dir / "articles.jsonl").is_file() else []
     if not sentences and not articles:
@@ -201,6 +215,7 @@ def train_model(corpus_dir: Path, out_dir: Path, *, nlp: Language, cross_validat
         "trained_claims": int(sum(ex.claim for ex in examples)),
         "corpus_sentences": len(sentences),
         "corpus_articles": len(articles),
+        "reviewed_sentences": len(reviewed),
         "hyperparameters": {"claim_C": CLAIM_C, "label_C": LABEL_C, "calibration": "temperature"},
         "cv_metrics": stages.metrics,
     }

@@ -184,14 +184,23 @@ def _gate_tripped(reports, fail_on: str) -> bool:
 @click.option(
     "--no-cv", is_flag=True, help="Skip cross-validation (faster; meta.json then has no CV metrics)."
 )
-def train(corpus_dir, out_dir, no_cv):
-    """Train the claim detector and the label classifier from the corpus."""
+@click.option(
+    "--with-reviews",
+    "reviews_db",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Also learn from the decisions in this review database (see `healthclaims review`).",
+)
+def train(corpus_dir, out_dir, no_cv, reviews_db):
+    """Train the claim detector and the label classifier from the corpus (and, if given, reviews)."""
     from pipeline.classify import train_model
     from pipeline.nlp import build_nlp
+    from pipeline.review import review_sentences
 
-    _err(f"Training from {corpus_dir} ...")
+    _err(f"Training from {corpus_dir}{f' and the reviews in {reviews_db}' if reviews_db else ''} ...")
     try:
-        meta = train_model(corpus_dir, out_dir, nlp=build_nlp(), cross_validate=not no_cv)
+        reviewed = review_sentences(reviews_db) if reviews_db else []
+        meta = train_model(corpus_dir, out_dir, nlp=build_nlp(), cross_validate=not no_cv, reviewed=reviewed)
     except HealthClaimsError as err:
         raise _fail(err) from err
     _err(
@@ -483,6 +492,330 @@ def _score_table(summary):
     table.add_row("flagged for review", f"{summary.flagged:,}")
     table.add_row("files", "\n".join(str(path) for path in summary.files))
     return table
+
+
+db_option = click.option(
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("reviews.db"),
+    show_default=True,
+    help="The review database (SQLite).",
+)
+
+
+def _reviewer_default() -> str:
+    import getpass
+
+    try:
+        return os.environ.get("HEALTHCLAIMS_REVIEWER") or getpass.getuser()
+    except (KeyError, OSError):
+        return "reviewer"
+
+
+def queue_options(command):
+    """--reviewer, --order and the filters shared by the terminal and web reviewers."""
+    from pipeline.review import LABEL_VALUES, ORDERS
+
+    for option in reversed(
+        [
+            click.option(
+                "--reviewer",
+                default=_reviewer_default,
+                show_default="your user name",
+                help="Your name, recorded with each decision (env HEALTHCLAIMS_REVIEWER).",
+            ),
+            click.option(
+                "--order",
+                type=click.Choice(ORDERS),
+                default="uncertain",
+                show_default=True,
+                help="uncertain: least confident first; article: in import order; confidence: most confident first.",
+            ),
+            click.option(
+                "--flag", default=None, help="Only claims with this flag (e.g. promotional, vague_evidence)."
+            ),
+            click.option(
+                "--label",
+                type=click.Choice(LABEL_VALUES),
+                default=None,
+                help="Only claims predicted with this label.",
+            ),
+            click.option(
+                "--source", default=None, help="Only claims whose source or article id contains this text."
+            ),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+@cli.group(invoke_without_command=True)
+@db_option
+@queue_options
+@click.pass_context
+def review(ctx, db_path, reviewer, order, flag, label, source):
+    """Review flagged claims one at a time in the terminal (or a subcommand below).
+
+    Keys: a accept · 1/2/3 relabel study-backed/anecdotal/promotional ·
+    n not a claim · s skip · u undo · c add a note · q quit. Each decision is
+    saved the moment it is made; two reviewers can work on one database at
+    once and are handed different claims.
+
+    \b
+    Examples:
+      healthclaims annotate story.html --format json -o story.json
+      healthclaims review import story.json runs/fakehealth
+      healthclaims review --reviewer ana --flag vague_evidence
+      healthclaims review serve --port 8765
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from pipeline.review import open_store
+
+    try:
+        store = open_store(db_path, create=False)
+        try:
+            _review_loop(
+                store,
+                reviewer=reviewer,
+                order=order,
+                filters={"flag": flag, "label": label, "source": source},
+            )
+        finally:
+            store.close()
+    except HealthClaimsError as err:
+        raise _fail(err) from err
+
+
+def _review_loop(store, *, reviewer: str, order: str, filters: dict) -> None:
+    from rich.console import Console
+    from rich.panel import Panel
+    from rich.text import Text
+
+    from pipeline.review import LABEL_VALUES
+
+    console = Console(highlight=False)
+    keys = {"a": ("accept", None), "n": ("not-a-claim", None), "s": ("skip", None)}
+    keys.update({str(i): ("relabel", label) for i, label in enumerate(LABEL_VALUES, start=1)})
+    styles = {"study-backed": "green", "anecdotal": "yellow", "promotional": "magenta"}
+    item = store.next_item(reviewer, order=order, **filters)
+    while True:
+        progress = store.progress(**filters)
+        if item is None:
+            console.print(f"Nothing left to review ({progress['decided']} of {progress['total']} decided).")
+            return
+        claim = Text(item.text)
+        for cue in item.cues:
+            if item.start <= cue["start"] and cue["end"] <= item.end:
+                claim.stylize("bold underline", cue["start"] - item.start, cue["end"] - item.start)
+        body = Text()
+        if item.before:
+            body.append(item.before + "\n", style="dim")
+        body.append(claim)
+        if item.after:
+            body.append("\n" + item.after, style="dim")
+        body.append("\n\npredicted ")
+        body.append(item.label, style=f"bold {styles.get(item.label, '')}")
+        body.append(f"  {item.confidence:.0%} confident")
+        if item.flags:
+            body.append("  flags: " + ", ".join(item.flags), style="red")
+        console.print(
+            Panel(body, title=item.title or item.article_id, subtitle=item.source, title_align="left")
+        )
+        console.print(
+            f"[dim]{progress['decided']} of {progress['total']} reviewed, {progress['left']} left · "
+            "a accept · 1 study-backed · 2 anecdotal · 3 promotional · n not a claim · s skip · u undo · c note · q quit[/]"
+        )
+        try:
+            key = click.getchar().lower()
+        except EOFError:
+            key = ""
+        if key in ("", "q", "\x03", "\x04"):  # "" is the end of piped input
+            console.print("Saved. Bye.")
+            return
+        if key == "u":
+            undone = store.undo(reviewer)
+            console.print("Undone." if undone else "Nothing of yours to undo.")
+            item = undone or item
+            continue
+        if key == "c":
+            text = click.prompt("Note", default="", show_default=False)
+            if text:
+                if not item.decision:
+                    store.decide(item.id, "skip", reviewer=reviewer, note=text, version=item.version)
+                    console.print("Noted and skipped.")
+                    item = store.next_item(reviewer, order=order, **filters)
+                else:
+                    store.note(item.id, text, reviewer=reviewer)
+            continue
+        if key not in keys:
+            console.print(f"[red]Unknown key {key!r}.[/]")
+            continue
+        decision, label = keys[key]
+        store.decide(item.id, decision, reviewer=reviewer, label=label, version=item.version)
+        console.print(f"[green]Saved:[/] {decision}{' -> ' + label if label else ''}")
+        item = store.next_item(reviewer, order=order, **filters)
+
+
+@review.command("import")
+@click.argument("reports", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@db_option
+@click.option("--all", "every_claim", is_flag=True, help="Queue every claim, not only the flagged ones.")
+def review_import(reports, db_path, every_claim):
+    """Queue the flagged claims of `annotate` JSON/JSONL reports or `score` output folders.
+
+    Importing the same report twice adds nothing: a claim's id is made from
+    its article id, offsets and text. A file in the wrong format is refused
+    before anything is written.
+    """
+    from pipeline.review import open_store, records_from_reports
+
+    try:
+        records = records_from_reports(reports, every_claim=every_claim)
+        store = open_store(db_path)
+        try:
+            added, present = store.add_items(records)
+            progress = store.progress()
+        finally:
+            store.close()
+    except HealthClaimsError as err:
+        raise _fail(err) from err
+    _err(f"Queued {added} new claim(s) in {db_path} ({present} already there); {progress['left']} to review.")
+
+
+@review.command("serve")
+@db_option
+@queue_options
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=8765, show_default=True, help="Port to listen on."
+)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to bind. Anything but this machine exposes the queue to your network: you are warned.",
+)
+def review_serve(db_path, reviewer, order, flag, label, source, port, host):
+    """Review in the browser: a local page with the same queue and keys.
+
+    It listens on 127.0.0.1 only unless --host says otherwise. Every request
+    that changes data needs the page's secret token and a same-origin
+    request, so other web pages cannot post decisions.
+    """
+    from werkzeug.serving import make_server
+
+    from pipeline.review import open_store
+    from pipeline.review_web import LOCAL_HOSTS, create_app
+
+    try:
+        open_store(db_path, create=False).close()
+    except HealthClaimsError as err:
+        raise _fail(err) from err
+    allowed = LOCAL_HOSTS
+    if host not in LOCAL_HOSTS:
+        _err(
+            f"Warning: binding to {host}: anyone who can reach this machine can see and change the review queue."
+        )
+        allowed = (*LOCAL_HOSTS, host, *([] if host not in ("0.0.0.0", "::") else [_hostname()]))
+    app = create_app(
+        db_path,
+        reviewer=reviewer,
+        order=order,
+        filters={"flag": flag, "label": label, "source": source},
+        allowed_hosts=allowed,
+    )
+    try:
+        server = make_server(host, port, app, threaded=True)
+    except OSError as err:
+        raise click.ClickException(
+            f"[E702] Cannot listen on {host}:{port}: {err.strerror}. Try another --port."
+        ) from err
+    _err(
+        f"Reviewing {db_path} as {reviewer} at http://{host if ':' not in host else f'[{host}]'}:{server.server_port}/ (Ctrl-C to stop)"
+    )
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        _err("Stopped.")
+
+
+def _hostname() -> str:
+    import socket
+
+    return socket.gethostname()
+
+
+@review.command("export")
+@db_option
+@click.option(
+    "--out",
+    "-o",
+    default="-",
+    show_default=True,
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="Output file (- for stdout).",
+)
+@click.option(
+    "--to",
+    "target",
+    type=click.Choice(["corpus", "label-studio"]),
+    default="corpus",
+    show_default=True,
+    help="corpus: JSON Lines in the corpus format; label-studio: Label Studio tasks (JSON) with predictions.",
+)
+def review_export(db_path, out, target):
+    """Write the decisions for training (`train --with-reviews` reads the database directly) or Label Studio."""
+    from pipeline.review import export_corpus_rows, export_label_studio, open_store
+
+    try:
+        store = open_store(db_path, create=False)
+        try:
+            rows = export_corpus_rows(store) if target == "corpus" else export_label_studio(store)
+        finally:
+            store.close()
+    except HealthClaimsError as err:
+        raise _fail(err) from err
+    with click.open_file(out, "w", encoding="utf-8") as handle:
+        if target == "corpus":
+            handle.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+        else:
+            handle.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
+    _err(f"Exported {len(rows)} {'decisions' if target == 'corpus' else 'tasks'} to {out}.")
+
+
+@review.command("stats")
+@db_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def review_stats(db_path, fmt):
+    """Counts by decision, predicted against reviewed labels, and Cohen's kappa between reviewers."""
+    from pipeline.review import open_store
+
+    try:
+        store = open_store(db_path, create=False)
+        try:
+            stats = store.stats()
+        finally:
+            store.close()
+    except HealthClaimsError as err:
+        raise _fail(err) from err
+    if fmt == "json":
+        click.echo(json.dumps(stats, indent=2, default=list))
+        return
+    click.echo(f"{stats['items']} claims queued")
+    click.echo("decisions: " + ", ".join(f"{name} {n}" for name, n in stats["decisions"].items()))
+    click.echo(
+        "reviewers: " + (", ".join(f"{name} {n}" for name, n in stats["reviewers"].items()) or "none yet")
+    )
+    if stats["agreement"] is not None:
+        click.echo(f"model agrees with the reviews on {stats['agreement']:.0%} of decided claims")
+    labels = stats["confusion"]["labels"]
+    click.echo("\npredicted \\ reviewed   " + "  ".join(f"{name:>12}" for name in labels))
+    for name, row in zip(labels, stats["confusion"]["rows_predicted_columns_reviewed"], strict=False):
+        click.echo(f"{name:<20} " + "  ".join(f"{n:>12}" for n in row))
+    for pair in stats["kappa"]:
+        first, second = pair["reviewers"]
+        click.echo(f"Cohen's kappa {first} / {second}: {pair['kappa']:.3f} on {pair['shared']} shared claims")
 
 
 def main() -> None:

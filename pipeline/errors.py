@@ -54,6 +54,12 @@ class BatchError(HealthClaimsError):
     code = "E601"
 
 
+class ReviewError(HealthClaimsError):
+    """The review database or an import cannot be used as asked."""
+
+    code = "E701"
+
+
 class CorpusError(HealthClaimsError):
     """The labelled corpus is malformed."""
 

@@ -9,6 +9,7 @@ import sys
 import time
 
 import pandas as pd
+import psutil
 import pytest
 from click.testing import CliRunner
 
@@ -154,8 +155,12 @@ def test_score_resumes_after_sigkill_with_equal_tables(jsonl, model_dir, tmp_pat
             except sqlite3.OperationalError:
                 committed = 0
     assert process.poll() is None, "the run finished before it could be killed"
+    workers = psutil.Process(process.pid).children(recursive=True)
+    assert len(workers) == 2
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
+    _, alive = psutil.wait_procs(workers, timeout=10)
+    assert not alive, "workers outlived their killed parent"
     assert not (killed / "claims.parquet").exists()
     with sqlite3.connect(store) as db:
         assert 10 <= db.execute("SELECT COUNT(*) FROM articles").fetchone()[0] < 42
