@@ -68,6 +68,8 @@ CLAIM_COLUMNS = (
     "claim_probability",
     "interventions",
     "conditions",
+    "context_before",
+    "context_after",
 )
 
 
@@ -302,7 +304,11 @@ def _article_row(seq: int, report: ArticleReport) -> tuple:
 
 
 def _claim_rows(seq: int, report: ArticleReport) -> Iterator[tuple]:
-    for n, claim in enumerate(report.claims):
+    sentences = report.sentences
+    n = 0
+    for i, claim in enumerate(sentences):
+        if not claim.is_claim:
+            continue
         yield (
             seq,
             n,
@@ -318,7 +324,10 @@ def _claim_rows(seq: int, report: ArticleReport) -> Iterator[tuple]:
             claim.claim_probability,
             ";".join(sorted({e.text.lower() for e in claim.entities if e.label == "INTERVENTION"})),
             ";".join(sorted({e.text.lower() for e in claim.entities if e.label == "CONDITION"})),
+            sentences[i - 1].text if i else "",
+            sentences[i + 1].text if i + 1 < len(sentences) else "",
         )
+        n += 1
 
 
 # ---------------------------------------------------------------- engines

@@ -116,6 +116,33 @@ def make_cues(nlp: Language, name: str) -> CueMatcher:
     return CueMatcher(matcher, labels, regexes)
 
 
+REGEX_REACH = 240  # characters a regex cue may extend either side of its required string
+
+
+def needle_windows(text: str, needles: tuple[str, ...], *, reach: int) -> list[tuple[int, int]]:
+    """The stretches of `text` within `reach` of any needle, merged; the whole text without needles.
+
+    Substring search is far cheaper than a regex scan, so a regex whose every
+    match holds one of the needles only needs to run in these windows.
+    """
+    if not needles:
+        return [(0, len(text))]
+    hits = []
+    for needle in needles:
+        at = text.find(needle)
+        while at != -1:
+            hits.append(at)
+            at = text.find(needle, at + 1)
+    windows: list[tuple[int, int]] = []
+    for at in sorted(hits):
+        lo, hi = max(0, at - reach), min(len(text), at + reach)
+        if windows and lo <= windows[-1][1]:
+            windows[-1] = (windows[-1][0], hi)
+        else:
+            windows.append((lo, hi))
+    return windows
+
+
 class CueMatcher:
     """Puts a span in `doc.spans["hc_cues"]` for every cue found; its label is the cue kind, its id the pattern.
 
@@ -124,8 +151,9 @@ class CueMatcher:
     links) are regular expressions over the text, snapped to token bounds. A
     regex match must start at a word boundary; this is checked here rather
     than with a leading `\\b`, which would stop `re` from scanning for the
-    expression's first literal quickly, and a regex only runs on texts that
-    hold one of its `requires` strings.
+    expression's first literal quickly. A regex with `requires` strings (every
+    match holds one) is only run near where they occur (`needle_windows`),
+    not over the whole text.
     """
 
     def __init__(
@@ -146,16 +174,15 @@ class CueMatcher:
         ]
         text = doc_text(doc)
         for (regex, requires), kinds in self.regexes.items():
-            if requires and not any(needle in text for needle in requires):
-                continue  # a substring test is far cheaper than a regex scan
-            for match in regex.finditer(text):
-                at = match.start()
-                if at and text[at - 1].isalnum() and text[at].isalnum():
-                    continue
-                for kind, cue_id in kinds:
-                    span = doc.char_span(at, match.end(), label=kind, span_id=cue_id, alignment_mode="expand")
-                    if span is not None:
-                        found.append(span)
+            for lo, hi in needle_windows(text, requires, reach=REGEX_REACH):
+                for match in regex.finditer(text, lo, hi):
+                    at = match.start()
+                    if at and text[at - 1].isalnum() and text[at].isalnum():
+                        continue
+                    for kind, cue_id in kinds:
+                        span = doc.char_span(at, match.end(), label=kind, span_id=cue_id, alignment_mode="expand")
+                        if span is not None:
+                            found.append(span)
         doc.spans[CUES_KEY] = SpanGroup(doc, name=CUES_KEY, spans=found)
         return doc
 

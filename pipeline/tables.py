@@ -1,8 +1,9 @@
 """Tables: a run's SQLite store exported to Parquet (and CSV), chunk by chunk, plus summary.html.
 
-Columns follow REPORT_FORMAT.md ("Batch scoring tables"), with three added
-claim columns: `claim_probability`, `interventions` and `conditions`
-(`;`-joined, lower case). Rows come out in input order, claims by position
+Columns follow REPORT_FORMAT.md ("Batch scoring tables"), with added claim
+columns: `claim_probability`, `interventions` and `conditions` (`;`-joined,
+lower case), and `context_before` / `context_after` (the neighbouring
+sentences, for reading a claim in place and for the review queue). Rows come out in input order, claims by position
 in their article, so an interrupted and resumed run exports the same tables
 as an uninterrupted one. Files are written under a temporary name and moved
 into place, so a reader never sees half a table.
@@ -52,6 +53,8 @@ CLAIM_SCHEMA = pa.schema(
         ("claim_probability", pa.float64()),
         ("interventions", pa.string()),
         ("conditions", pa.string()),
+        ("context_before", pa.string()),
+        ("context_after", pa.string()),
     ]
 )
 

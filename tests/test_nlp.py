@@ -1,3 +1,5 @@
+import pytest
+
 from pipeline.extract import sentences_from_doc
 from pipeline.rules import load_cue_patterns, load_lexicon
 
@@ -108,3 +110,32 @@ def test_regex_cues_find_citations_acronyms_and_percentages(nlp):
     assert not any(
         span.id_ == "authority" for span in nlp("People who exercise sleep better.").spans["hc_cues"]
     )
+
+
+def test_regex_cues_near_their_required_strings_find_what_a_full_scan_finds():
+    """A regex with `requires` runs only near those strings; on real articles that loses no match."""
+    import json
+
+    from pipeline.components import REGEX_REACH, needle_windows
+
+    from .conftest import SHARED
+
+    corpus = SHARED / "corpora" / "fakehealth.jsonl"
+    if not corpus.is_file():
+        pytest.skip("../shared/corpora/fakehealth.jsonl is not present")
+    with corpus.open(encoding="utf-8") as handle:
+        texts = [json.loads(line)["text"] for line, _ in zip(handle, range(300), strict=False)]
+    regexes = {(p.regex, p.requires) for p in load_cue_patterns() if p.regex is not None and p.requires}
+    assert len(regexes) >= 8
+    compared = 0
+    for regex, requires in regexes:
+        for text in texts:
+            full = [m.span() for m in regex.finditer(text)]
+            near = [
+                m.span()
+                for lo, hi in needle_windows(text, requires, reach=REGEX_REACH)
+                for m in regex.finditer(text, lo, hi)
+            ]
+            assert near == full, (regex.pattern, text[:80])
+            compared += len(full)
+    assert compared > 500

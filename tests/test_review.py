@@ -414,3 +414,19 @@ def test_serve_binds_locally_and_warns_for_other_hosts(db):
         finally:
             process.terminate()
             process.wait(timeout=10)
+
+
+def test_import_from_a_score_folder_keeps_context(model_dir, tmp_path):
+    from pipeline.batch import ScoreOptions, score_corpus
+    from pipeline.settings import load_settings
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "magnesium.txt").write_text(ARTICLE, encoding="utf-8")
+    score_corpus([str(folder)], tmp_path / "run", ScoreOptions(model_dir=model_dir, settings=load_settings()))
+    store = open_store(tmp_path / "r.db")
+    added, _ = store.add_items(records_from_reports([tmp_path / "run"]))
+    promo = next(item for item in store._items("1 = 1", [], "article") if item.text.startswith("Our IV drip"))
+    assert added >= 2 and promo.source.endswith("magnesium.txt")
+    assert promo.before.startswith("Many of my clients") and promo.after.startswith("Book your session")
+    store.close()
