@@ -36,6 +36,20 @@ corpus_option = click.option(
     help="Labelled corpus folder.",
 )
 
+config_option = click.option(
+    "--config",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="A TOML file overriding the packaged defaults.",
+)
+
+threshold_option = click.option(
+    "--threshold",
+    type=click.FloatRange(0.0, 1.0),
+    default=None,
+    help="Flag claims whose label confidence is below this [default: 0.6].",
+)
+
 DEFAULT_FULLFACT = Path("../shared/benchmarks/fullfact-health-claims.csv")
 DEFAULT_BASELINE = Path("tests/quality_baseline.json")
 
@@ -91,12 +105,7 @@ def cli() -> None:
     help="Also write an HTML report to this file.",
 )
 @model_option
-@click.option(
-    "--threshold",
-    type=click.FloatRange(0.0, 1.0),
-    default=None,
-    help="Flag claims whose label confidence is below this [default: 0.6].",
-)
+@threshold_option
 @click.option("--all-sentences", is_flag=True, help="List every body sentence, not only claims.")
 @click.option(
     "--fail-on",
@@ -104,12 +113,7 @@ def cli() -> None:
     default=None,
     help=f"Exit with status {EXIT_GATE} when any claim is flagged / promotional (for editorial gates).",
 )
-@click.option(
-    "--config",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="A TOML file overriding the packaged defaults.",
-)
+@config_option
 @click.option(
     "--spacy-model",
     default=None,
@@ -374,18 +378,8 @@ def compare(corpus_dir, gold, fullfact):
 )
 @click.option("--fresh", is_flag=True, help="Discard a previous run in OUT instead of resuming it.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary table.")
-@click.option(
-    "--threshold",
-    type=click.FloatRange(0, 1),
-    default=None,
-    help="Confidence under which a claim is flagged.",
-)
-@click.option(
-    "--config",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="A TOML file overriding the packaged defaults.",
-)
+@threshold_option
+@config_option
 def score(
     inputs,
     out_dir,

@@ -66,7 +66,8 @@ class Design:
     name: str
     description: str
     featurizer: Featurizer
-    four_way: bool = False
+    four_way: bool = False  # one classifier over the three labels and "not a claim"
+    claim_stage: bool = True  # with four_way: still decide claims with the binary claim stage
 
 
 DESIGNS = (
@@ -76,7 +77,17 @@ DESIGNS = (
         "words+cues (shipped)", "n-grams + cue, entity, shape and context features, two stages", featurize
     ),
     Design(
-        "words+cues, one 4-way model", "the shipped features, one classifier over 4 classes", featurize, True
+        "words+cues, one 4-way model",
+        "the shipped features, one classifier over 4 classes",
+        featurize,
+        four_way=True,
+        claim_stage=False,
+    ),
+    Design(
+        "words+cues, claim stage + 4-way labels",
+        "claims by the binary claim stage, labels by the 4-way classifier (its three label columns)",
+        featurize,
+        four_way=True,
     ),
 )
 
@@ -89,8 +100,9 @@ class Fitted:
         if design.four_way:
             target = [label if claim else NONE for claim, label in zip(claims, labels, strict=True)]
             self.model = clone(build_stage(C=LABEL_C)).fit(features, target)
-        else:
+        if design.claim_stage:
             self.claim = clone(build_stage(C=CLAIM_C)).fit(features, np.asarray(claims))
+        if not design.four_way:
             claim_feats = [f for f, c in zip(features, claims, strict=True) if c]
             self.label = clone(build_stage(C=LABEL_C)).fit(claim_feats, [lab for lab in labels if lab])
 
@@ -105,7 +117,10 @@ class Fitted:
             label_cols = [i for i in range(len(classes)) if i != none]
             label_p = proba[:, label_cols] / proba[:, label_cols].sum(axis=1, keepdims=True)
             best = label_p.argmax(axis=1)
-            return 1.0 - proba[:, none], [classes[label_cols[b]] for b in best], label_p.max(axis=1)
+            claim_p = (
+                self.claim.predict_proba(features)[:, 1] if self.design.claim_stage else 1.0 - proba[:, none]
+            )
+            return claim_p, [classes[label_cols[b]] for b in best], label_p.max(axis=1)
         claim_p = self.claim.predict_proba(features)[:, 1]
         label_p = self.label.predict_proba(features)
         best = label_p.argmax(axis=1)

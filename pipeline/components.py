@@ -180,7 +180,9 @@ class CueMatcher:
                     if at and text[at - 1].isalnum() and text[at].isalnum():
                         continue
                     for kind, cue_id in kinds:
-                        span = doc.char_span(at, match.end(), label=kind, span_id=cue_id, alignment_mode="expand")
+                        span = doc.char_span(
+                            at, match.end(), label=kind, span_id=cue_id, alignment_mode="expand"
+                        )
                         if span is not None:
                             found.append(span)
         doc.spans[CUES_KEY] = SpanGroup(doc, name=CUES_KEY, spans=found)
