@@ -110,6 +110,7 @@ class ScoreOptions:
     csv: bool = False
     reports: bool = False
     fresh: bool = False
+    fetch: bool = False  # fetch the `url` of corpus rows that have no text
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,7 @@ class RunSummary:
 
 
 def iter_jobs(
-    inputs: Iterable[str | Path], *, text_column: str = "text", id_column: str = "id"
+    inputs: Iterable[str | Path], *, text_column: str = "text", id_column: str = "id", fetch: bool = False
 ) -> Iterator[Job]:
     """Jobs from folders (recursively), JSON Lines files and CSV files, in a stable order."""
     seq = 0
@@ -146,9 +147,9 @@ def iter_jobs(
         elif not path.is_file():
             raise BatchError(f"{given} is neither a folder nor a file. Give folders, .jsonl or .csv files.")
         elif path.suffix.lower() in {".jsonl", ".ndjson"}:
-            rows = _jsonl_jobs(path, text_column=text_column, id_column=id_column)
+            rows = _jsonl_jobs(path, text_column=text_column, id_column=id_column, fetch=fetch)
         elif path.suffix.lower() == ".csv":
-            rows = _csv_jobs(path, text_column=text_column, id_column=id_column)
+            rows = _csv_jobs(path, text_column=text_column, id_column=id_column, fetch=fetch)
         elif path.suffix.lower() in FILE_SUFFIXES:
             rows = iter([Job(seq=0, id=path.stem, source=str(path), path=str(path))])
         else:
@@ -161,7 +162,7 @@ def iter_jobs(
             seq += 1
 
 
-def _jsonl_jobs(path: Path, *, text_column: str, id_column: str) -> Iterator[Job]:
+def _jsonl_jobs(path: Path, *, text_column: str, id_column: str, fetch: bool) -> Iterator[Job]:
     with path.open(encoding="utf-8", errors="replace") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
@@ -185,10 +186,10 @@ def _jsonl_jobs(path: Path, *, text_column: str, id_column: str) -> Iterator[Job
                     error=f"[{BadRowError.code}] line {number} is not a JSON object.",
                 )
                 continue
-            yield _row_job(row, where, text_column=text_column, id_column=id_column)
+            yield _row_job(row, where, text_column=text_column, id_column=id_column, fetch=fetch)
 
 
-def _csv_jobs(path: Path, *, text_column: str, id_column: str) -> Iterator[Job]:
+def _csv_jobs(path: Path, *, text_column: str, id_column: str, fetch: bool) -> Iterator[Job]:
     csv.field_size_limit(sys.maxsize)
     with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
         reader = csv.DictReader(handle)
@@ -198,34 +199,40 @@ def _csv_jobs(path: Path, *, text_column: str, id_column: str) -> Iterator[Job]:
                 "Name the text column with --text-column."
             )
         for number, row in enumerate(reader, start=2):
-            yield _row_job(row, f"{path}:{number}", text_column=text_column, id_column=id_column)
+            yield _row_job(row, f"{path}:{number}", text_column=text_column, id_column=id_column, fetch=fetch)
 
 
-def _row_job(row: dict, where: str, *, text_column: str, id_column: str) -> Job:
+def _row_job(row: dict, where: str, *, text_column: str, id_column: str, fetch: bool) -> Job:
     article_id = str(row.get(id_column) or where)
-    text, url = row.get(text_column), row.get("url") or ""
+    text, url = row.get(text_column), str(row.get("url") or "")
     title = str(row.get("title") or "")
     if isinstance(text, str) and text.strip():
         return Job(seq=0, id=article_id, source=url or where, text=text, title=title)
-    if not text and isinstance(url, str) and url.startswith(("http://", "https://")):
-        return Job(seq=0, id=article_id, source=url, path=url, title=title)
+    if url.startswith(("http://", "https://")):
+        if fetch:
+            return Job(seq=0, id=article_id, source=url, path=url, title=title)
+        message = f"{where} has no text (give --fetch to download its url)."
+    else:
+        message = f"{where} has no text."
     return Job(
-        seq=0,
-        id=article_id,
-        source=url or where,
-        title=title,
-        error=f"[{EmptyInputError.code}] {where} has no text.",
+        seq=0, id=article_id, source=url or where, title=title, error=f"[{EmptyInputError.code}] {message}"
     )
 
 
-def count_jobs(inputs: Iterable[str | Path], **columns: str) -> int:
+def count_jobs(inputs: Iterable[str | Path], **columns) -> int:
     """How many jobs the inputs hold (one cheap pass, for the progress bar)."""
     return sum(1 for _ in iter_jobs(inputs, **columns))
 
 
 def fingerprint(inputs: Iterable[str | Path], options: ScoreOptions, model_version: str) -> str:
     """What makes two runs the same run: the inputs (paths, sizes, times), columns, model and thresholds."""
-    parts = [model_version, options.text_column, options.id_column, repr(options.settings)]
+    parts = [
+        model_version,
+        options.text_column,
+        options.id_column,
+        str(options.fetch),
+        repr(options.settings),
+    ]
     for given in inputs:
         path = Path(given).resolve()
         files = sorted(path.rglob("*")) if path.is_dir() else [path]
@@ -521,7 +528,7 @@ def score_corpus(
     from pipeline.artifacts import read_meta
 
     model_version = read_meta(options.model_dir).get("version", "")
-    columns = {"text_column": options.text_column, "id_column": options.id_column}
+    columns = {"text_column": options.text_column, "id_column": options.id_column, "fetch": options.fetch}
     total = count_jobs(inputs, **columns)
     out_dir.mkdir(parents=True, exist_ok=True)
     store = RunStore(out_dir / STORE_FILE, fingerprint(inputs, options, model_version), fresh=options.fresh)

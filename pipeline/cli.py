@@ -377,6 +377,7 @@ def compare(corpus_dir, gold, fullfact):
     help="Articles per committed batch.",
 )
 @click.option("--fresh", is_flag=True, help="Discard a previous run in OUT instead of resuming it.")
+@click.option("--fetch", is_flag=True, help="Download the `url` of JSON Lines / CSV rows that have no text.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary table.")
 @threshold_option
 @config_option
@@ -393,6 +394,7 @@ def score(
     reports,
     batch_size,
     fresh,
+    fetch,
     quiet,
     threshold,
     config,
@@ -432,6 +434,7 @@ def score(
             csv=write_csv,
             reports=reports,
             fresh=fresh,
+            fetch=fetch,
         )
         progress = Progress(
             TextColumn("scoring"),
@@ -461,6 +464,7 @@ def score(
         raise _fail(err) from err
     if not quiet:
         console.print(_score_table(summary))
+        console.print("Written: " + ", ".join(str(path) for path in summary.files), highlight=False)
     if summary.failed:
         _err(f"{summary.failed:,} of {summary.articles:,} articles failed; see the status and error columns.")
         sys.exit(EXIT_SOME_FAILED)
@@ -484,7 +488,6 @@ def _score_table(summary):
         share = n / summary.claims if summary.claims else 0.0
         table.add_row(f"  {label}", f"{n:,}  {share:.0%}")
     table.add_row("flagged for review", f"{summary.flagged:,}")
-    table.add_row("files", "\n".join(str(path) for path in summary.files))
     return table
 
 

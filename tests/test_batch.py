@@ -203,3 +203,24 @@ def test_score_refuses_another_runs_folder_and_bad_csv(jsonl, model_dir, tmp_pat
     assert result.exit_code == 0, result.output
     articles, claims = _tables(out)
     assert list(articles.article_id) == [f"{other}:2"] and list(claims.label) == ["promotional"]
+
+
+def test_rows_without_text_are_fetched_only_when_asked(model_dir, tmp_path):
+    from pipeline.batch import iter_jobs
+
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text(
+        json.dumps({"id": "gone", "text": "", "url": "http://127.0.0.1:9/story"})
+        + "\n"
+        + json.dumps({"id": "here", "text": "Green tea burns fat while you sleep, guaranteed!"})
+        + "\n",
+        encoding="utf-8",
+    )
+    (gone, _) = iter_jobs([rows])
+    assert gone.error.startswith("[E101]") and "--fetch" in gone.error
+    (fetched, _) = iter_jobs([rows], fetch=True)
+    assert fetched.path == "http://127.0.0.1:9/story" and not fetched.error
+    summary = score_corpus([str(rows)], tmp_path / "out", _options(model_dir, fetch=True))
+    articles, claims = _tables(tmp_path / "out")
+    assert list(articles.status) == ["E120", "ok"] and "could not be fetched" in articles.error[0]
+    assert summary.failed == 1 and list(claims.article_id) == ["here"]
