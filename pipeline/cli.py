@@ -491,14 +491,23 @@ def _score_table(summary):
     return table
 
 
+DEFAULT_REVIEW_DB = Path("reviews.db")
+
 db_option = click.option(
     "--db",
     "db_path",
     type=click.Path(dir_okay=False, path_type=Path),
-    default=Path("reviews.db"),
-    show_default=True,
-    help="The review database (SQLite).",
+    default=None,
+    help=f"The review database (SQLite).  [default: {DEFAULT_REVIEW_DB}]",
 )
+
+
+def _review_db(db_path: Path | None) -> Path:
+    """--db as given to this command, else as given to `review` before it (`review --db X stats`)."""
+    if db_path is not None:
+        return db_path
+    parent = click.get_current_context().parent
+    return (parent.params.get("db_path") if parent else None) or DEFAULT_REVIEW_DB
 
 
 def _reviewer_default() -> str:
@@ -570,6 +579,7 @@ def review(ctx, db_path, reviewer, order, flag, label, source):
         return
     from pipeline.review import open_store
 
+    db_path = db_path or DEFAULT_REVIEW_DB
     try:
         store = open_store(db_path, create=False)
         try:
@@ -624,8 +634,8 @@ def _review_loop(store, *, reviewer: str, order: str, filters: dict) -> None:
             f"[dim]{progress['decided']} of {progress['total']} reviewed, {progress['left']} left · "
             "a accept · 1 study-backed · 2 anecdotal · 3 promotional · n not a claim · s skip · u undo · c note · q quit[/]"
         )
-        try:
-            key = click.getchar().lower()
+        try:  # keys can also be piped in, one character each
+            key = (click.getchar() if sys.stdin.isatty() else sys.stdin.read(1)).lower()
         except EOFError:
             key = ""
         if key in ("", "q", "\x03", "\x04"):  # "" is the end of piped input
@@ -666,6 +676,7 @@ def review_import(reports, db_path, every_claim):
     its article id, offsets and text. A file in the wrong format is refused
     before anything is written.
     """
+    db_path = _review_db(db_path)
     from pipeline.review import open_store, records_from_reports
 
     try:
@@ -700,6 +711,7 @@ def review_serve(db_path, reviewer, order, flag, label, source, port, host):
     that changes data needs the page's secret token and a same-origin
     request, so other web pages cannot post decisions.
     """
+    db_path = _review_db(db_path)
     from werkzeug.serving import make_server
 
     from pipeline.review import open_store
@@ -763,6 +775,7 @@ def _hostname() -> str:
 )
 def review_export(db_path, out, target):
     """Write the decisions for training (`train --with-reviews` reads the database directly) or Label Studio."""
+    db_path = _review_db(db_path)
     from pipeline.review import export_corpus_rows, export_label_studio, open_store
 
     try:
@@ -786,6 +799,7 @@ def review_export(db_path, out, target):
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def review_stats(db_path, fmt):
     """Counts by decision, predicted against reviewed labels, and Cohen's kappa between reviewers."""
+    db_path = _review_db(db_path)
     from pipeline.review import open_store
 
     try:

@@ -345,7 +345,11 @@ class ReviewStore:
         decided = self.decided()
         reviewed = [(item.label, d["label"] or "not a claim") for item, d in decided]
         columns = [*LABEL_VALUES, "not a claim"]
-        matrix = confusion_matrix([p for p, _ in reviewed], [r for _, r in reviewed], labels=columns).tolist()
+        matrix = (
+            confusion_matrix([p for p, _ in reviewed], [r for _, r in reviewed], labels=columns).tolist()
+            if reviewed
+            else [[0] * len(columns) for _ in columns]
+        )
         by_reviewer: dict[str, dict[str, str]] = {}
         for item, d in decided:
             by_reviewer.setdefault(d["reviewer"], {})[item.id] = d["label"] or "not a claim"

@@ -430,3 +430,17 @@ def test_import_from_a_score_folder_keeps_context(model_dir, tmp_path):
     assert added >= 2 and promo.source.endswith("magnesium.txt")
     assert promo.before.startswith("Many of my clients") and promo.after.startswith("Book your session")
     store.close()
+
+
+def test_stats_before_any_decision_and_keys_from_a_pipe(db):
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "pipeline", "review", "--db", str(db)]
+    stats = subprocess.run([*command, "stats"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert stats.returncode == 0 and "decisions: accept 0" in stats.stdout, stats.stderr
+    piped = subprocess.run(
+        [*command, "--reviewer", "cat"], input="a", cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert piped.returncode == 0 and "Saved: accept" in piped.stdout, piped.stderr
+    assert [d["reviewer"] for _, d in open_store(db).decided()] == ["cat"]
