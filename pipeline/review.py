@@ -230,6 +230,10 @@ class ReviewStore:
             db.execute("INSERT OR REPLACE INTO leases VALUES (?, ?, ?)", (items[0].id, reviewer, until))
         return items[0]
 
+    def items(self) -> list[Item]:
+        """Every queued claim with its current state, in import order."""
+        return self._items("1 = 1", [], "article")
+
     def item(self, item_id: str) -> Item:
         """One item by id, with its current state."""
         items = self._items("i.id = ?", [item_id], "article")
@@ -324,7 +328,7 @@ class ReviewStore:
                  AND e.undone_at IS NULL)
                ORDER BY d.n"""
         ).fetchall()
-        items = {item.id: item for item in self._items("1 = 1", [], "article")}
+        items = {item.id: item for item in self.items()}
         return [
             (
                 items[item_id],
@@ -611,7 +615,7 @@ def export_corpus_rows(store: ReviewStore) -> list[dict]:
 def export_label_studio(store: ReviewStore) -> list[dict]:
     """Label Studio tasks: each claim with its context, the model's prediction and score, and the review."""
     tasks = []
-    for item in store._items("1 = 1", [], "article"):
+    for item in store.items():
         task = {
             "data": {
                 "text": item.text,

@@ -69,7 +69,7 @@ def test_import_queues_flagged_claims_once_with_context(run_cli, report_json, tm
     assert first.exit_code == 0 and again.exit_code == 0
     assert "0 new claim(s)" in again.output and "already there" in again.output
     store = open_store(path)
-    items = store._items("1 = 1", [], "article")
+    items = store.items()
     assert items and all(item.flags for item in items)
     promo = next(item for item in items if item.text.startswith("Our IV drip"))
     assert promo.label == "promotional" and "promotional" in promo.flags
@@ -84,9 +84,7 @@ def test_import_queues_flagged_claims_once_with_context(run_cli, report_json, tm
 def test_decisions_history_and_undo(db):
     store = open_store(db)
     first = store.next_item("ana")
-    assert first.confidence == min(
-        i.confidence for i in store._items("1 = 1", [], "article")
-    )  # uncertain first
+    assert first.confidence == min(i.confidence for i in store.items())  # uncertain first
     assert store.decide(first.id, "relabel", reviewer="ana", label="anecdotal", version=first.version)
     assert not store.decide(first.id, "accept", reviewer="ana", version=first.version)  # a double submit
     assert store.item(first.id).reviewed_label == "anecdotal"
@@ -157,7 +155,7 @@ def test_two_reviewers_at_once_lose_and_duplicate_nothing(tmp_path, report_json)
 
 def test_stats_and_kappa(db, run_cli):
     store = open_store(db)
-    items = store._items("1 = 1", [], "article")
+    items = store.items()
     for item in items:
         store.decide(item.id, "accept", reviewer="ana")
         store.decide(item.id, "not-a-claim" if item.label == "promotional" else "accept", reviewer="ben")
@@ -223,7 +221,7 @@ def test_bad_databases_and_imports_leave_things_as_they_were(tmp_path, db, run_c
         store = open_store(db)
         store.db.execute("PRAGMA busy_timeout = 200")
         with pytest.raises(ReviewError, match="locked"):
-            store.decide(store._items("1 = 1", [], "article")[0].id, "accept", reviewer="ana")
+            store.decide(store.items()[0].id, "accept", reviewer="ana")
     finally:
         locker.execute("ROLLBACK")
         locker.close()
@@ -243,7 +241,7 @@ def test_bad_databases_and_imports_leave_things_as_they_were(tmp_path, db, run_c
         ro = ReviewStore(sqlite3.connect(f"file:{copy}?mode=ro", uri=True, isolation_level=None), copy)
         ro.db.row_factory = sqlite3.Row
         with pytest.raises(ReviewError, match="read-only"):
-            ro.decide(ro._items("1 = 1", [], "article")[0].id, "accept", reviewer="ana")
+            ro.decide(ro.items()[0].id, "accept", reviewer="ana")
     finally:
         readonly.chmod(0o755)
 
@@ -290,7 +288,7 @@ def test_reviews_retrain_the_model(tmp_path, report_json, model_dir, run_cli):
     )
     # The reviewer marks each the opposite of its right label: the model must follow the reviews.
     flipped = {"anecdotal": "study-backed", "promotional": "study-backed"}
-    for item in store._items("1 = 1", [], "article"):
+    for item in store.items():
         right = wanted[texts.index(item.text)]
         store.decide(item.id, "relabel", reviewer="ana", label=flipped[right])
     store.close()
@@ -336,7 +334,7 @@ def test_web_review_in_headless_chromium(server, db):
 
     url, _ = server
     store = open_store(db)
-    first, second = store._items("1 = 1", [], "article")[:2]
+    first, second = store.items()[:2]
     total = store.progress()["total"]
     store.close()
     with sync_playwright() as p:
@@ -373,7 +371,7 @@ def test_web_refuses_cross_site_requests(server, db):
 
     url, token = server
     store = open_store(db)
-    item = store._items("1 = 1", [], "article")[0]
+    item = store.items()[0]
     store.close()
     body = json.dumps({"item_id": item.id, "decision": "accept"}).encode()
 
@@ -426,7 +424,7 @@ def test_import_from_a_score_folder_keeps_context(model_dir, tmp_path):
     score_corpus([str(folder)], tmp_path / "run", ScoreOptions(model_dir=model_dir, settings=load_settings()))
     store = open_store(tmp_path / "r.db")
     added, _ = store.add_items(records_from_reports([tmp_path / "run"]))
-    promo = next(item for item in store._items("1 = 1", [], "article") if item.text.startswith("Our IV drip"))
+    promo = next(item for item in store.items() if item.text.startswith("Our IV drip"))
     assert added >= 2 and promo.source.endswith("magnesium.txt")
     assert promo.before.startswith("Many of my clients") and promo.after.startswith("Book your session")
     store.close()
