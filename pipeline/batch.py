@@ -225,22 +225,45 @@ def count_jobs(inputs: Iterable[str | Path], **columns) -> int:
 
 
 def fingerprint(inputs: Iterable[str | Path], options: ScoreOptions, model_version: str) -> str:
-    """What makes two runs the same run: the inputs (paths, sizes, times), columns, model and thresholds."""
-    parts = [
+    """What makes two runs the same run: the inputs' contents, columns, model and thresholds.
+
+    Files are hashed by content, so a corpus piped in again (`-`) resumes its run.
+    """
+    digest = hashlib.sha256()
+    for part in (
         model_version,
         options.text_column,
         options.id_column,
         str(options.fetch),
         repr(options.settings),
-    ]
+    ):
+        digest.update(part.encode() + b"\0")
     for given in inputs:
-        path = Path(given).resolve()
-        files = sorted(path.rglob("*")) if path.is_dir() else [path]
+        path = Path(given)
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
         for file in files:
-            if file.is_file():
-                stat = file.stat()
-                parts.append(f"{file}|{stat.st_size}|{stat.st_mtime_ns}")
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+            digest.update(str(file.relative_to(path) if path.is_dir() else "").encode() + b"\0")
+            with file.open("rb") as handle:
+                digest.update(hashlib.file_digest(handle, "sha256").digest())
+    return digest.hexdigest()
+
+
+def save_stdin(stream, out_dir: Path) -> Path:
+    """Copy JSON Lines from stdin into the run's folder, so the run can read it twice and resume.
+
+    The copy is named by its content's hash: other lines piped into the same
+    folder never overwrite the input of the run already there.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tmp = out_dir / f".stdin-{os.getpid()}.tmp"
+    digest = hashlib.sha256()
+    with tmp.open("wb") as handle:
+        while chunk := stream.read(1 << 20):
+            digest.update(chunk)
+            handle.write(chunk)
+    target = out_dir / f"stdin-{digest.hexdigest()[:16]}.jsonl"
+    os.replace(tmp, target)
+    return target
 
 
 # ---------------------------------------------------------------- workers

@@ -402,8 +402,9 @@ def score(
     """Score a whole corpus into tables: one row per claim, one per article.
 
     INPUT is a folder of .txt/.md/.html files (searched recursively), a JSON
-    Lines file with `id` and `text` (optional `title`, `url`), or a CSV file
-    (name its text column with --text-column). A run is committed batch by
+    Lines file with `id` and `text` (optional `title`, `url`), a CSV file
+    (name its text column with --text-column), or - for JSON Lines on stdin
+    (kept in OUT/stdin-HASH.jsonl, so piping the same lines again resumes). A run is committed batch by
     batch: stopped at any moment, the same command resumes it. A bad article
     becomes a row with an error `status`; the run goes on, and the exit
     status is 4 when any article failed.
@@ -458,6 +459,11 @@ def score(
             speed = progress.tasks[0].speed
             progress.update(task, rate=f"{speed:,.1f} articles/s" if speed else "")
 
+        if "-" in inputs:
+            from pipeline.batch import save_stdin
+
+            saved = str(save_stdin(sys.stdin.buffer, out_dir))
+            inputs = [saved if given == "-" else given for given in inputs]
         with progress:
             summary = score_corpus(list(inputs), out_dir, options, on_start=on_start, on_batch=on_batch)
     except HealthClaimsError as err:

@@ -224,3 +224,19 @@ def test_rows_without_text_are_fetched_only_when_asked(model_dir, tmp_path):
     articles, claims = _tables(tmp_path / "out")
     assert list(articles.status) == ["E120", "ok"] and "could not be fetched" in articles.error[0]
     assert summary.failed == 1 and list(claims.article_id) == ["here"]
+
+
+def test_score_reads_json_lines_from_stdin_and_resumes_them(jsonl, model_dir, tmp_path):
+    out = tmp_path / "out"
+    lines = jsonl.read_bytes()
+    command = ["score", "-", "--out", str(out), "--model", str(model_dir), "-j", "1"]
+    first = CliRunner().invoke(cli, command, input=lines)
+    assert first.exit_code == EXIT_SOME_FAILED, first.output
+    articles, _ = _tables(out)
+    (saved,) = out.glob("stdin-*.jsonl")
+    assert len(articles) == 42 and saved.read_bytes() == lines
+    again = CliRunner().invoke(cli, command, input=lines)
+    assert "Resuming: 42 of 42 articles already scored" in again.output
+    other = CliRunner().invoke(cli, command, input=lines[: len(lines) // 2].rsplit(b"\n", 1)[0] + b"\n")
+    assert other.exit_code == 1 and "holds a run of other inputs" in other.output
+    assert saved.read_bytes() == lines  # the run's own input is left as it was
