@@ -21,6 +21,7 @@ records, never spaCy Docs.
 from __future__ import annotations
 
 import csv
+import gc
 import hashlib
 import json
 import os
@@ -382,6 +383,7 @@ def _run_local(
         # Load the model here, then fork: every worker inherits the loaded
         # Checker (copy-on-write) and starts scoring at once.
         _checker(model_dir, options.settings)
+        gc.freeze()  # the collector then leaves the inherited objects alone: their pages stay shared
         context = multiprocessing.get_context("fork")
     else:
         context = multiprocessing.get_context("spawn")  # each worker loads the model on its first batch
