@@ -473,14 +473,18 @@ def records_from_reports(paths: Iterable[Path], *, every_claim: bool = False) ->
 def _from_annotate_file(path: Path) -> list[dict]:
     text = path.read_text(encoding="utf-8", errors="replace").strip()
     try:
-        if text.startswith(("{", "[")) and not _is_jsonl(text):
+        first = json.loads(text.splitlines()[0]) if text else None
+    except json.JSONDecodeError:
+        first = None  # pretty-printed JSON: not one object per line
+    try:
+        if not (isinstance(first, dict) and "article_id" in first):
             data = json.loads(text)
             reports = data if isinstance(data, list) else [data]
             return [record for report in reports for record in _from_report(report, path)]
         rows = [json.loads(line) for line in text.splitlines() if line.strip()]
     except (json.JSONDecodeError, TypeError, KeyError, AttributeError) as err:
         raise ReviewError(f"{path} is not healthclaims annotate JSON or JSON Lines ({err}).") from err
-    if not rows or not all(isinstance(r, dict) and "article_id" in r and "text" in r for r in rows):
+    if not all(isinstance(r, dict) and "article_id" in r and "text" in r for r in rows):
         raise ReviewError(
             f"{path} is not healthclaims annotate JSON Lines (each line a claim with article_id)."
         )
@@ -491,16 +495,6 @@ def _from_annotate_file(path: Path) -> list[dict]:
     for article_id, claims in by_article.items():
         records += _with_context(claims, article_id=article_id, source=str(path), title="")
     return records
-
-
-def _is_jsonl(text: str) -> bool:
-    lines = [line for line in text.splitlines() if line.strip()]
-    if len(lines) < 2:
-        return False
-    try:
-        return all(isinstance(json.loads(line), dict) for line in lines[:3])
-    except json.JSONDecodeError:
-        return False
 
 
 def _from_report(report: dict, path: Path) -> list[dict]:

@@ -442,3 +442,13 @@ def test_stats_before_any_decision_and_keys_from_a_pipe(db):
     )
     assert piped.returncode == 0 and "Saved: accept" in piped.stdout, piped.stderr
     assert [d["reviewer"] for _, d in open_store(db).decided()] == ["cat"]
+
+
+def test_import_annotate_json_lines_even_of_one_claim(run_cli, tmp_path):
+    article = tmp_path / "one.txt"
+    article.write_text("Our detox tea melts fat overnight, guaranteed!\n", encoding="utf-8")
+    out = tmp_path / "one.jsonl"
+    assert run_cli("annotate", str(article), "--format", "jsonl", "-o", str(out)).exit_code == 0
+    assert len(out.read_text().splitlines()) == 1
+    (record,) = records_from_reports([out])
+    assert record["article_id"] == "one" and record["label"] == "promotional" and record["flags"]
