@@ -587,16 +587,13 @@ def review(ctx, db_path, reviewer, order, flag, label, source):
 
     db_path = db_path or DEFAULT_REVIEW_DB
     try:
-        store = open_store(db_path, create=False)
-        try:
+        with open_store(db_path, create=False) as store:
             _review_loop(
                 store,
                 reviewer=reviewer,
                 order=order,
                 filters={"flag": flag, "label": label, "source": source},
             )
-        finally:
-            store.close()
     except HealthClaimsError as err:
         raise _fail(err) from err
 
@@ -687,12 +684,9 @@ def review_import(reports, db_path, every_claim):
 
     try:
         records = records_from_reports(reports, every_claim=every_claim)
-        store = open_store(db_path)
-        try:
+        with open_store(db_path) as store:
             added, present = store.add_items(records)
             progress = store.progress()
-        finally:
-            store.close()
     except HealthClaimsError as err:
         raise _fail(err) from err
     _err(f"Queued {added} new claim(s) in {db_path} ({present} already there); {progress['left']} to review.")
@@ -724,7 +718,7 @@ def review_serve(db_path, reviewer, order, flag, label, source, port, host):
     from pipeline.review_web import LOCAL_HOSTS, create_app
 
     try:
-        open_store(db_path, create=False).close()
+        open_store(db_path, create=False).close()  # fail now, not on the first request
     except HealthClaimsError as err:
         raise _fail(err) from err
     allowed = LOCAL_HOSTS
@@ -785,11 +779,8 @@ def review_export(db_path, out, target):
     from pipeline.review import export_corpus_rows, export_label_studio, open_store
 
     try:
-        store = open_store(db_path, create=False)
-        try:
+        with open_store(db_path, create=False) as store:
             rows = export_corpus_rows(store) if target == "corpus" else export_label_studio(store)
-        finally:
-            store.close()
     except HealthClaimsError as err:
         raise _fail(err) from err
     with click.open_file(out, "w", encoding="utf-8") as handle:
@@ -809,11 +800,8 @@ def review_stats(db_path, fmt):
     from pipeline.review import open_store
 
     try:
-        store = open_store(db_path, create=False)
-        try:
+        with open_store(db_path, create=False) as store:
             stats = store.stats()
-        finally:
-            store.close()
     except HealthClaimsError as err:
         raise _fail(err) from err
     if fmt == "json":

@@ -136,6 +136,17 @@ class ReviewStore:
     def close(self) -> None:
         self.db.close()
 
+    def __enter__(self) -> ReviewStore:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _lease(self, item_id: str, reviewer: str) -> None:
+        """Hand an item to a reviewer for `LEASE` (inside a write transaction)."""
+        until = (datetime.now(UTC) + LEASE).isoformat(timespec="milliseconds")
+        self.db.execute("INSERT OR REPLACE INTO leases VALUES (?, ?, ?)", (item_id, reviewer, until))
+
     # ---------------------------------------------------------------- import
 
     def add_items(self, records: Iterable[dict], *, model: str = "") -> tuple[int, int]:
@@ -226,8 +237,7 @@ class ReviewStore:
             )
             if not items:
                 return None
-            until = (datetime.now(UTC) + LEASE).isoformat(timespec="milliseconds")
-            db.execute("INSERT OR REPLACE INTO leases VALUES (?, ?, ?)", (items[0].id, reviewer, until))
+            self._lease(items[0].id, reviewer)
         return items[0]
 
     def items(self) -> list[Item]:
@@ -301,8 +311,7 @@ class ReviewStore:
             if row is None:
                 return None
             db.execute("UPDATE decisions SET undone_at = ? WHERE n = ?", (_now(), row[0]))
-            until = (datetime.now(UTC) + LEASE).isoformat(timespec="milliseconds")
-            db.execute("INSERT OR REPLACE INTO leases VALUES (?, ?, ?)", (row[1], reviewer, until))
+            self._lease(row[1], reviewer)
         return self.item(row[1])
 
     def note(self, item_id: str, text: str, *, reviewer: str) -> None:
@@ -655,11 +664,8 @@ def review_sentences(path: Path):
     """Reviewed claims as corpus sentences (`GoldSentence`), for `train --with-reviews`."""
     from pipeline.corpus import GoldSentence
 
-    store = open_store(path, create=False)
-    try:
+    with open_store(path, create=False) as store:
         rows = export_corpus_rows(store)
-    finally:
-        store.close()
     return [
         GoldSentence(
             text=row["text"],

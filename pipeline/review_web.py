@@ -40,8 +40,8 @@ def create_app(
     filters = filters or {}
     app.config["CSRF_TOKEN"] = token
 
-    def store():
-        return open_store(db_path, create=False)
+    def opened():
+        return open_store(db_path, create=False)  # one connection per request, closed with it
 
     @app.before_request
     def guard():
@@ -71,29 +71,24 @@ def create_app(
             meaning={label.value: LABEL_MEANING[label] for label in LABELS},
         )
 
-    def state(item, **extra):
-        s = store()
-        try:
-            progress = s.progress(**filters)
-        finally:
-            s.close()
-        return jsonify(item=asdict(item) if item else None, progress=progress, reviewer=reviewer, **extra)
+    def state(store, item, **extra):
+        return jsonify(
+            item=asdict(item) if item else None,
+            progress=store.progress(**filters),
+            reviewer=reviewer,
+            **extra,
+        )
 
     @app.get("/api/next")
     def next_item():
-        s = store()
-        try:
-            item = s.next_item(reviewer, order=order, **filters)
-        finally:
-            s.close()
-        return state(item)
+        with opened() as store:
+            return state(store, store.next_item(reviewer, order=order, **filters))
 
     @app.post("/api/decide")
     def decide():
         body = request.get_json(silent=True) or {}
-        s = store()
-        try:
-            recorded = s.decide(
+        with opened() as store:
+            recorded = store.decide(
                 str(body.get("item_id", "")),
                 str(body.get("decision", "")),
                 reviewer=reviewer,
@@ -101,28 +96,18 @@ def create_app(
                 note=str(body.get("note", "")),
                 version=body.get("version"),
             )
-            item = s.next_item(reviewer, order=order, **filters)
-        finally:
-            s.close()
-        return state(item, recorded=recorded)
+            return state(store, store.next_item(reviewer, order=order, **filters), recorded=recorded)
 
     @app.post("/api/undo")
     def undo():
-        s = store()
-        try:
-            item = s.undo(reviewer)
-        finally:
-            s.close()
-        return state(item)
+        with opened() as store:
+            return state(store, store.undo(reviewer))
 
     @app.post("/api/note")
     def note():
         body = request.get_json(silent=True) or {}
-        s = store()
-        try:
-            s.note(str(body.get("item_id", "")), str(body.get("note", "")), reviewer=reviewer)
-        finally:
-            s.close()
+        with opened() as store:
+            store.note(str(body.get("item_id", "")), str(body.get("note", "")), reviewer=reviewer)
         return jsonify(ok=True)
 
     return app
