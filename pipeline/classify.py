@@ -2,8 +2,13 @@
 
 Both are sklearn Pipelines over the named features of `features.featurize`:
 DictVectorizer -> L2 Normalizer -> logistic regression, calibrated by
-temperature scaling on cross-validated predictions. This module builds,
-trains and cross-validates them; `artifacts.py` saves and loads them.
+temperature scaling. The temperature is fitted on predictions for whole
+articles of the corpus, each predicted by a model that never saw it: the
+product reads whole articles, and held-out articles are the nearest thing in
+the corpus to text nobody here wrote (standalone sentences, predicted by
+sentence-level cross-validation, give overconfident probabilities on real
+news). This module builds, trains and cross-validates the stages;
+`artifacts.py` saves and loads them.
 """
 
 from __future__ import annotations
@@ -14,11 +19,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+from scipy.optimize import minimize_scalar
+from scipy.special import log_softmax
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction import DictVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score, precision_recall_fscore_support
-from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.model_selection import GroupKFold, StratifiedKFold, cross_val_predict
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import Normalizer
 from spacy.language import Language
@@ -42,6 +49,7 @@ CV_FOLDS = 5
 SEED = 13
 MIN_FEATURE_COUNT = 2
 REVIEW_WEIGHT = 3
+MIN_CALIBRATION_ROWS = 200  # fewer held-out article sentences than this: calibrate on every row
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,26 +59,25 @@ class Example:
     features: dict[str, float]
     claim: bool
     label: str | None
-    source: str
+    source: str  # the corpus section or the article it came from
+    in_article: bool = False  # from a whole labelled article
+
+
+def _vectorize() -> list[tuple[str, object]]:
+    return [("vectorize", DictVectorizer(dtype=np.float64)), ("normalize", Normalizer(norm="l2"))]
+
+
+def build_linear(*, C: float) -> Pipeline:
+    """The stage before calibration: vectorise, normalise, logistic regression."""
+    return Pipeline([*_vectorize(), ("classify", LogisticRegression(C=C, max_iter=2000))])
 
 
 def build_stage(*, C: float) -> Pipeline:
-    """An untrained stage: vectorise, normalise, calibrated logistic regression."""
-    return Pipeline(
-        [
-            ("vectorize", DictVectorizer(dtype=np.float64)),
-            ("normalize", Normalizer(norm="l2")),
-            (
-                "classify",
-                CalibratedClassifierCV(
-                    LogisticRegression(C=C, max_iter=2000),
-                    method="temperature",
-                    cv=CV_FOLDS,
-                    ensemble=False,
-                ),
-            ),
-        ]
+    """An untrained stage: vectorise, normalise, temperature-calibrated logistic regression."""
+    calibrated = CalibratedClassifierCV(
+        LogisticRegression(C=C, max_iter=2000), method="temperature", cv=CV_FOLDS, ensemble=False
     )
+    return Pipeline([*_vectorize(), ("classify", calibrated)])
 
 
 def examples_from_corpus(
@@ -103,7 +110,9 @@ def examples_from_corpus(
             if gold is None or not record.candidate:
                 continue
             previous = records[i - 1] if i else None
-            examples.append(Example(featurizer(record, previous), gold.claim, gold.label, article.id))
+            examples.append(
+                Example(featurizer(record, previous), gold.claim, gold.label, article.id, in_article=True)
+            )
     return examples
 
 
@@ -141,10 +150,60 @@ def prune_rare_features(examples: Sequence[Example], *, min_count: int) -> list[
     counts = Counter(name for ex in examples for name in ex.features)
     return [
         Example(
-            {k: v for k, v in ex.features.items() if counts[k] >= min_count}, ex.claim, ex.label, ex.source
+            {k: v for k, v in ex.features.items() if counts[k] >= min_count},
+            ex.claim,
+            ex.label,
+            ex.source,
+            ex.in_article,
         )
         for ex in examples
     ]
+
+
+def fit_temperature(decision: np.ndarray, y: np.ndarray) -> float:
+    """The inverse temperature beta minimising the log loss of softmax(beta * logits).
+
+    `decision` is a linear model's decision_function output: one column for
+    a binary model (taken as the logits (-d, d), as sklearn's temperature
+    scaling does), one per class otherwise; `y` holds class indices.
+    """
+    logits = np.column_stack([-decision, decision]) if decision.ndim == 1 else decision
+    rows = np.arange(len(y))
+
+    def loss(log_beta: float) -> float:
+        return float(-log_softmax(np.exp(log_beta) * logits, axis=1)[rows, y].mean())
+
+    return float(np.exp(minimize_scalar(loss, bounds=(-5.0, 5.0), method="bounded").x))
+
+
+def article_temperature(examples: Sequence[Example], y: np.ndarray, *, C: float) -> float:
+    """Inverse temperature fitted on held-out predictions for whole-article sentences.
+
+    Each section and each article is one group of a GroupKFold, so every
+    prediction comes from a model trained without its source. When the
+    corpus has too few article sentences, every row is used.
+    """
+    X = [ex.features for ex in examples]
+    groups = [ex.source for ex in examples]
+    decision = cross_val_predict(
+        build_linear(C=C), X, y, groups=groups, cv=GroupKFold(n_splits=CV_FOLDS), method="decision_function"
+    )
+    y_index = np.unique(y, return_inverse=True)[1]
+    rows = np.array([ex.in_article for ex in examples])
+    if rows.sum() < MIN_CALIBRATION_ROWS:
+        rows[:] = True
+    return fit_temperature(decision[rows], y_index[rows])
+
+
+def set_temperature(stage: Pipeline, beta: float) -> Pipeline:
+    """Replace the temperature a fitted stage was calibrated with (see `article_temperature`)."""
+    stage.named_steps["classify"].calibrated_classifiers_[0].calibrators[0].beta_ = beta
+    return stage
+
+
+def temperature(stage: Pipeline) -> float:
+    """The inverse temperature a fitted stage scales its decisions by."""
+    return float(stage.named_steps["classify"].calibrated_classifiers_[0].calibrators[0].beta_)
 
 
 def train_stages(examples: Sequence[Example], *, cross_validate: bool = True) -> TrainedStages:
@@ -153,9 +212,15 @@ def train_stages(examples: Sequence[Example], *, cross_validate: bool = True) ->
     X = [ex.features for ex in examples]
     y_claim = np.array([ex.claim for ex in examples])
     claim_X = [ex.features for ex in examples if ex.claim]
-    y_label = np.array([ex.label for ex in examples if ex.claim])
-    claim_stage = build_stage(C=CLAIM_C).fit(X, y_claim)
-    label_stage = build_stage(C=LABEL_C).fit(claim_X, y_label)
+    claim_examples = [ex for ex in examples if ex.claim]
+    y_label = np.array([ex.label for ex in claim_examples])
+    claim_stage = set_temperature(
+        build_stage(C=CLAIM_C).fit(X, y_claim), article_temperature(examples, y_claim, C=CLAIM_C)
+    )
+    label_stage = set_temperature(
+        build_stage(C=LABEL_C).fit(claim_X, y_label),
+        article_temperature(claim_examples, y_label, C=LABEL_C),
+    )
     metrics: dict = {}
     if cross_validate:
         folds = StratifiedKFold(n_splits=CV_FOLDS, shuffle=True, random_state=SEED)
@@ -216,7 +281,13 @@ def train_model(
         "corpus_sentences": len(sentences),
         "corpus_articles": len(articles),
         "reviewed_sentences": len(reviewed),
-        "hyperparameters": {"claim_C": CLAIM_C, "label_C": LABEL_C, "calibration": "temperature"},
+        "hyperparameters": {
+            "claim_C": CLAIM_C,
+            "label_C": LABEL_C,
+            "calibration": "temperature, fitted on held-out whole articles",
+            "claim_beta": round(temperature(stages.claim), 4),
+            "label_beta": round(temperature(stages.label), 4),
+        },
         "cv_metrics": stages.metrics,
     }
     save_model(out_dir, stages.claim, stages.label, meta=meta)
