@@ -574,7 +574,9 @@ def score_corpus(
                 on_batch(len(batch))
         from pipeline.tables import export_tables
 
-        files = export_tables(store.db, out_dir, csv=options.csv, reports=options.reports)
+        files = export_tables(
+            store.path, out_dir, csv=options.csv, reports=options.reports, workers=options.workers
+        )
         return _summary(store.db, out_dir, scored_now, files)
     finally:
         store.close()

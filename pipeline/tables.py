@@ -11,10 +11,13 @@ into place, so a reader never sees half a table.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import sqlite3
+import sys
 from collections import Counter
-from contextlib import ExitStack
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import ExitStack, closing
 from pathlib import Path
 
 import pyarrow as pa
@@ -91,18 +94,44 @@ def _write(db: sqlite3.Connection, sql: str, schema: pa.Schema, path: Path, *, c
 
 
 def export_tables(
-    db: sqlite3.Connection, out_dir: Path, *, csv: bool = False, reports: bool = False
+    db_path: Path, out_dir: Path, *, csv: bool = False, reports: bool = False, workers: int = 1
 ) -> list[Path]:
-    """claims.parquet, articles.parquet (and .csv) and summary.html from the run's store."""
+    """claims.parquet, articles.parquet (and .csv) and summary.html from the run's store at `db_path`.
+
+    With more than one worker (on Linux), summary.html is drawn in a forked
+    process while this one writes the tables: drawing the charts (mostly
+    importing matplotlib) takes as long as writing the tables.
+    """
+    if workers > 1 and sys.platform.startswith("linux"):
+        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as pool:
+            summary = pool.submit(write_summary, db_path, out_dir, reports=reports)
+            files = _write_tables(db_path, out_dir, csv=csv)
+            return [*files, summary.result()]
+    return [*_write_tables(db_path, out_dir, csv=csv), write_summary(db_path, out_dir, reports=reports)]
+
+
+def _write_tables(db_path: Path, out_dir: Path, *, csv: bool) -> list[Path]:
     article_sql = "SELECT " + ", ".join(f'"{c}"' for c in ARTICLE_COLUMNS) + " FROM articles ORDER BY seq"
     claim_sql = "SELECT " + ", ".join(f'"{c}"' for c in CLAIM_COLUMNS) + " FROM claims ORDER BY seq, n"
-    files = _write(db, article_sql, ARTICLE_SCHEMA, out_dir / "articles.parquet", csv=csv)
-    files += _write(db, claim_sql, CLAIM_SCHEMA, out_dir / "claims.parquet", csv=csv)
+    with closing(_read_only(db_path)) as db:
+        files = _write(db, article_sql, ARTICLE_SCHEMA, out_dir / "articles.parquet", csv=csv)
+        files += _write(db, claim_sql, CLAIM_SCHEMA, out_dir / "claims.parquet", csv=csv)
+    return files
+
+
+def write_summary(db_path: Path, out_dir: Path, *, reports: bool = False) -> Path:
+    """summary.html from the run's store."""
+    with closing(_read_only(db_path)) as db:
+        figures = corpus_figures(db, reports=reports)
     summary = out_dir / "summary.html"
     tmp = summary.with_name(summary.name + ".tmp")
-    tmp.write_text(render_summary(corpus_figures(db, reports=reports)), encoding="utf-8")
+    tmp.write_text(render_summary(figures), encoding="utf-8")
     os.replace(tmp, summary)
-    return [*files, summary]
+    return summary
+
+
+def _read_only(db_path: Path) -> sqlite3.Connection:
+    return sqlite3.connect(f"{Path(db_path).resolve().as_uri()}?mode=ro", uri=True)
 
 
 def corpus_figures(db: sqlite3.Connection, *, reports: bool = False, top: int = 15) -> dict:
