@@ -67,15 +67,23 @@ def _vectorize() -> list[tuple[str, object]]:
     return [("vectorize", DictVectorizer(dtype=np.float64)), ("normalize", Normalizer(norm="l2"))]
 
 
-def build_linear(*, C: float) -> Pipeline:
-    """The stage before calibration: vectorise, normalise, logistic regression."""
-    return Pipeline([*_vectorize(), ("classify", LogisticRegression(C=C, max_iter=2000))])
+def _regression(C: float, balanced: bool) -> LogisticRegression:
+    return LogisticRegression(C=C, max_iter=2000, class_weight="balanced" if balanced else None)
 
 
-def build_stage(*, C: float) -> Pipeline:
+def build_linear(*, C: float, balanced: bool = False) -> Pipeline:
+    """The stage before calibration: vectorise, normalise, logistic regression.
+
+    `balanced` weights each class inversely to its frequency: the label
+    stage is judged by macro-F1, and anecdotes are rare in news.
+    """
+    return Pipeline([*_vectorize(), ("classify", _regression(C, balanced))])
+
+
+def build_stage(*, C: float, balanced: bool = False) -> Pipeline:
     """An untrained stage: vectorise, normalise, temperature-calibrated logistic regression."""
     calibrated = CalibratedClassifierCV(
-        LogisticRegression(C=C, max_iter=2000), method="temperature", cv=CV_FOLDS, ensemble=False
+        _regression(C, balanced), method="temperature", cv=CV_FOLDS, ensemble=False
     )
     return Pipeline([*_vectorize(), ("classify", calibrated)])
 
@@ -176,7 +184,9 @@ def fit_temperature(decision: np.ndarray, y: np.ndarray) -> float:
     return float(np.exp(minimize_scalar(loss, bounds=(-5.0, 5.0), method="bounded").x))
 
 
-def article_temperature(examples: Sequence[Example], y: np.ndarray, *, C: float) -> float:
+def article_temperature(
+    examples: Sequence[Example], y: np.ndarray, *, C: float, balanced: bool = False
+) -> float:
     """Inverse temperature fitted on held-out predictions for whole-article sentences.
 
     Each section and each article is one group of a GroupKFold, so every
@@ -186,7 +196,12 @@ def article_temperature(examples: Sequence[Example], y: np.ndarray, *, C: float)
     X = [ex.features for ex in examples]
     groups = [ex.source for ex in examples]
     decision = cross_val_predict(
-        build_linear(C=C), X, y, groups=groups, cv=GroupKFold(n_splits=CV_FOLDS), method="decision_function"
+        build_linear(C=C, balanced=balanced),
+        X,
+        y,
+        groups=groups,
+        cv=GroupKFold(n_splits=CV_FOLDS),
+        method="decision_function",
     )
     y_index = np.unique(y, return_inverse=True)[1]
     rows = np.array([ex.in_article for ex in examples])
@@ -218,8 +233,8 @@ def train_stages(examples: Sequence[Example], *, cross_validate: bool = True) ->
         build_stage(C=CLAIM_C).fit(X, y_claim), article_temperature(examples, y_claim, C=CLAIM_C)
     )
     label_stage = set_temperature(
-        build_stage(C=LABEL_C).fit(claim_X, y_label),
-        article_temperature(claim_examples, y_label, C=LABEL_C),
+        build_stage(C=LABEL_C, balanced=True).fit(claim_X, y_label),
+        article_temperature(claim_examples, y_label, C=LABEL_C, balanced=True),
     )
     metrics: dict = {}
     if cross_validate:
@@ -228,7 +243,7 @@ def train_stages(examples: Sequence[Example], *, cross_validate: bool = True) ->
         claim_pred = claim_proba[:, 1] >= 0.5
         p, r, f, _ = precision_recall_fscore_support(y_claim, claim_pred, average="binary")
         label_proba = cross_val_predict(
-            build_stage(C=LABEL_C), claim_X, y_label, cv=folds, method="predict_proba"
+            build_stage(C=LABEL_C, balanced=True), claim_X, y_label, cv=folds, method="predict_proba"
         )
         classes = np.array(sorted(set(y_label)))
         label_pred = classes[label_proba.argmax(axis=1)]
@@ -284,6 +299,7 @@ def train_model(
         "hyperparameters": {
             "claim_C": CLAIM_C,
             "label_C": LABEL_C,
+            "label_class_weight": "balanced",
             "calibration": "temperature, fitted on held-out whole articles",
             "claim_beta": round(temperature(stages.claim), 4),
             "label_beta": round(temperature(stages.label), 4),

@@ -104,7 +104,9 @@ class Fitted:
             self.claim = clone(build_stage(C=CLAIM_C)).fit(features, np.asarray(claims))
         if not design.four_way:
             claim_feats = [f for f, c in zip(features, claims, strict=True) if c]
-            self.label = clone(build_stage(C=LABEL_C)).fit(claim_feats, [lab for lab in labels if lab])
+            self.label = clone(build_stage(C=LABEL_C, balanced=True)).fit(
+                claim_feats, [lab for lab in labels if lab]
+            )
 
     def predict(self, features: Sequence[dict]) -> tuple[np.ndarray, list[str], np.ndarray]:
         """(claim probability, best label, label confidence) for each feature dict."""
