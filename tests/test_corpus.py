@@ -1,6 +1,7 @@
 """The labelled corpus: size, coverage, format, and its distance from eval-dev."""
 
 import json
+import re
 from collections import Counter
 
 from pipeline.corpus import load_gold_articles, load_sentences
@@ -72,3 +73,32 @@ def test_corpus_keeps_away_from_eval_dev():
         ours |= {s.text.strip().lower() for a in load_gold_articles(CORPUS / "articles") for s in a.sentences}
         shared = {text for text in ours & dev if len(text) > 50}  # short boilerplate lines may coincide
         assert not shared
+
+
+def test_articles_modelled_on_real_news_copy_no_wording():
+    """Articles whose layout follows a FakeHealth article: never an eval-dev one, never its sentences."""
+    modelled = {a["id"]: a["structure_from"] for a in _articles_meta() if a.get("structure_from")}
+    assert len(modelled) >= 70
+    dev_ids = SHARED / "eval-dev" / "articles.jsonl"
+    if dev_ids.is_file():
+        dev = {json.loads(line)["id"] for line in dev_ids.read_text().splitlines()}
+        assert not set(modelled.values()) & dev
+    source_file = SHARED / "corpora" / "fakehealth.jsonl"
+    if source_file.is_file():
+        wanted = set(modelled.values())
+        sources = {}
+        for line in source_file.read_text().splitlines():
+            row = json.loads(line)
+            if row["id"] in wanted:
+                sources[row["id"]] = row.get("text") or ""
+        texts = {a["id"]: a["text"] for a in _articles_meta()}
+        for article_id, source_id in modelled.items():
+            # no run of 10 words in common: names and stock phrases ("the U.S. Food and
+            # Drug Administration", "said in a news release from the") are shorter
+            shared = _word_runs(texts[article_id], 10) & _word_runs(sources[source_id], 10)
+            assert not shared, (article_id, sorted(shared)[:3])
+
+
+def _word_runs(text, n):
+    words = re.findall(r"[a-z0-9']+", text.lower())
+    return {" ".join(words[i : i + n]) for i in range(len(words) - n + 1)}
