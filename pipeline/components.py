@@ -171,6 +171,7 @@ class CueMatcher:
         found = [
             Span(doc, start, end, label=labels[key][0], span_id=labels[key][1])
             for key, start, end in self.matcher(doc)
+            if not is_month_may(doc, start, end)
         ]
         text = doc_text(doc)
         for (regex, requires), kinds in self.regexes.items():
@@ -187,6 +188,13 @@ class CueMatcher:
                             found.append(span)
         doc.spans[CUES_KEY] = SpanGroup(doc, name=CUES_KEY, spans=found)
         return doc
+
+
+def is_month_may(doc: Doc, start: int, end: int) -> bool:
+    """Whether doc[start:end] is the month "May" in a date ("May 19", "19 May", "May 2010"), not the hedge."""
+    if end - start != 1 or doc[start].text != "May":
+        return False
+    return any(0 <= i < len(doc) and doc[i].like_num for i in (start - 1, start + 1))
 
 
 class TextKeepingTokenizer:

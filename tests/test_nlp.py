@@ -19,7 +19,19 @@ def _sentences(nlp, text=ARTICLE):
     return sentences_from_doc(nlp(text))
 
 
-def test_nlp_heading_is_never_glued_to_next_sentence(nlp):
+@pytest.mark.parametrize(
+    ("text", "hedged"),
+    [
+        ("WEDNESDAY, May 19, 2010 (HealthDay News) -- A scan predicts language delay.", False),
+        ("The trial ended on 4 May and the drug lowered blood pressure.", False),
+        ("May 2010 was when the trial began recruiting adults with asthma.", False),
+        ("May help with sleep, the label says.", True),
+        ("The drug may lower blood pressure in May, June and July.", True),
+    ],
+)
+def test_nlp_month_may_is_not_a_hedge(nlp, text, hedged):
+    (sentence,) = sentences_from_doc(nlp(text))
+    assert ("hedge" in sentence.cue_kinds) is hedged
     sents = _sentences(nlp)
     assert sents[0].text == "Why Vitamin D Matters"
     assert sents[0].is_heading
