@@ -6,7 +6,10 @@ Every design is scored the same three ways in one run:
 - 5-fold cross-validation on the corpus (claim F1, label macro-F1 on claims);
 - the eval-dev articles, through our own segmentation, as `evaluate` does;
 - the Full Fact benchmark's mapped claims (label macro-F1).
-`healthclaims compare` prints the table; the README keeps the latest one.
+The model scored on eval-dev and Full Fact is calibrated as the product is
+(temperatures fitted on held-out whole articles); cross-validation reports
+F1 only, which calibration does not change. `healthclaims compare` prints
+the table; the README keeps the latest one.
 """
 
 from __future__ import annotations
@@ -29,9 +32,12 @@ from pipeline.classify import (
     LABEL_C,
     MIN_FEATURE_COUNT,
     SEED,
+    Example,
+    article_temperature,
     build_stage,
     examples_from_corpus,
     prune_rare_features,
+    set_temperature,
 )
 from pipeline.corpus import GoldArticle, load_gold_articles, load_sentences
 from pipeline.extract import sentences_from_doc, whole_doc_sentence
@@ -107,6 +113,20 @@ class Fitted:
             self.label = clone(build_stage(C=LABEL_C, balanced=True)).fit(
                 claim_feats, [lab for lab in labels if lab]
             )
+
+    def calibrate(self, examples: Sequence[Example]) -> Fitted:
+        """Temperatures fitted on held-out whole articles, as `classify.train_stages` does for the product."""
+        claims = np.array([ex.claim for ex in examples])
+        if self.design.four_way:
+            target = np.array([ex.label if ex.claim else NONE for ex in examples])
+            set_temperature(self.model, article_temperature(examples, target, C=LABEL_C))
+        if self.design.claim_stage:
+            set_temperature(self.claim, article_temperature(examples, claims, C=CLAIM_C))
+        if not self.design.four_way:
+            claimed = [ex for ex in examples if ex.claim]
+            labels = np.array([ex.label for ex in claimed])
+            set_temperature(self.label, article_temperature(claimed, labels, C=LABEL_C, balanced=True))
+        return self
 
     def predict(self, features: Sequence[dict]) -> tuple[np.ndarray, list[str], np.ndarray]:
         """(claim probability, best label, label confidence) for each feature dict."""
@@ -241,7 +261,7 @@ def compare(
             [ex.features for ex in examples],
             [ex.claim for ex in examples],
             [ex.label for ex in examples],
-        )
+        ).calibrate(examples)
         if gold:
             row.update(score_gold(fitted, nlp, gold, threshold))
         if ff_rows:
