@@ -42,6 +42,8 @@ from pipeline.settings import Settings
 
 FILE_SUFFIXES = {".txt", ".text", ".md", ".markdown", ".html", ".htm", ".xhtml"}
 STORE_FILE = "progress.sqlite"
+LOCAL_BATCH = 16  # articles per batch handed to a local worker
+DASK_BATCH = 64  # per Dask task: each one costs a round trip through the scheduler
 ATTRIBUTES = ("cites_source", "vague_evidence", "hedged", "absolute", "hype")
 LABEL_COLUMNS = tuple(label.value for label in LABELS)
 ARTICLE_COLUMNS = (
@@ -105,7 +107,7 @@ class ScoreOptions:
     workers: int = 1
     engine: str = "local"  # "local" or "dask"
     scheduler: str | None = None  # a Dask scheduler address; None starts a LocalCluster
-    batch_size: int = 16
+    batch_size: int | None = None  # articles per batch; None: LOCAL_BATCH or DASK_BATCH
     text_column: str = "text"
     id_column: str = "id"
     csv: bool = False
@@ -565,7 +567,8 @@ def score_corpus(
         engine = _run_dask if options.engine == "dask" else _run_local
         report_dir = out_dir / "reports"
         scored_now = 0
-        for batch, result in engine(_batches(todo, options.batch_size), options, str(options.model_dir)):
+        size = options.batch_size or (DASK_BATCH if options.engine == "dask" else LOCAL_BATCH)
+        for batch, result in engine(_batches(todo, size), options, str(options.model_dir)):
             if result.reports:
                 _write_reports(report_dir, result.reports)
             store.commit(result)

@@ -372,9 +372,9 @@ def compare(corpus_dir, gold, fullfact):
 @click.option(
     "--batch-size",
     type=click.IntRange(1),
-    default=16,
-    show_default=True,
-    help="Articles per committed batch.",
+    default=None,
+    help="Articles per committed batch (default: 16 on the local engine, 64 on Dask, "
+    "where each task costs more to ship).",
 )
 @click.option("--fresh", is_flag=True, help="Discard a previous run in OUT instead of resuming it.")
 @click.option("--fetch", is_flag=True, help="Download the `url` of JSON Lines / CSV rows that have no text.")
