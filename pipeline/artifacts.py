@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -29,6 +30,7 @@ from pipeline.errors import ModelCorruptError, ModelError, ModelLabelError, Mode
 from pipeline.schema import LABELS, ModelInfo
 
 MODEL_NAME = "healthclaims-default"
+NOT_A_CLAIM = "none"  # the claim stage's fourth class, beside the three labels
 STAGES_FILE, WEIGHTS_FILE, META_FILE = "stages.skops", "weights.npz", "meta.json"
 FORMAT_VERSION = 1
 
@@ -184,7 +186,7 @@ class ModelBundle:
         """Both stages: every sentence's claim probability, the rows at or over `threshold` (the
         claims), and the label head's prediction for those rows (None when there are none)."""
         encoded = self.claim.encode(features)
-        claim_p = self.claim.predict_encoded(encoded).proba[:, 1]
+        claim_p = self.claim_probability(self.claim.predict_encoded(encoded).proba)
         rows = np.flatnonzero(claim_p >= threshold)
         if not rows.size:
             return claim_p, rows, None
@@ -194,6 +196,10 @@ class ModelBundle:
             label_input = self.label.encode([features[row] for row in rows])
         return claim_p, rows, self.label.predict_encoded(label_input, explain=explain)
 
+    def claim_probability(self, proba: np.ndarray) -> np.ndarray:
+        """P(claim) from the claim head's class probabilities (see `classify.claim_probability`)."""
+        return claim_probability(proba, self.claim.classes)
+
     @property
     def info(self) -> ModelInfo:
         """Name, version and training size, as reports show them."""
@@ -202,6 +208,17 @@ class ModelBundle:
             version=self.meta.get("version", ""),
             trained_examples=int(self.meta.get("trained_examples", 0)),
         )
+
+
+def claim_probability(proba: np.ndarray, classes: Sequence[str]) -> np.ndarray:
+    """P(claim) from the claim stage's class probabilities: 1 - P(not a claim).
+
+    Models from before the four-class claim stage have the classes False/True.
+    """
+    classes = [str(c) for c in classes]
+    if NOT_A_CLAIM in classes:
+        return 1.0 - proba[:, classes.index(NOT_A_CLAIM)]
+    return proba[:, classes.index("True")]
 
 
 def save_model(folder: Path, claim_stage, label_stage, *, meta: dict) -> Path:

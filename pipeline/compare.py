@@ -1,7 +1,10 @@
 """Model comparison: several designs side by side, on the corpus and on text nobody here wrote.
 
-Each design is a featuriser plus a model shape: two stages (claim, then
-label, as shipped) or one four-way classifier (not a claim + three labels).
+Each design is a featuriser plus where its claims and labels come from:
+claims from a binary claim stage or from a four-class model (not a claim +
+three labels; 1 - P(not a claim)), labels from a stage trained on claims or
+from that four-class model. The product ships four-class claims and the
+label stage.
 Every design is scored the same three ways in one run:
 - 5-fold cross-validation on the corpus (claim F1, label macro-F1 on claims);
 - the eval-dev articles, through our own segmentation, as `evaluate` does;
@@ -26,6 +29,7 @@ from sklearn.model_selection import StratifiedKFold
 from spacy.language import Language
 
 from pipeline import evaluate as ev
+from pipeline.artifacts import NOT_A_CLAIM, claim_probability
 from pipeline.classify import (
     CLAIM_C,
     CV_FOLDS,
@@ -35,6 +39,7 @@ from pipeline.classify import (
     Example,
     article_temperature,
     build_stage,
+    claim_targets,
     examples_from_corpus,
     prune_rare_features,
     set_temperature,
@@ -44,7 +49,6 @@ from pipeline.extract import sentences_from_doc, whole_doc_sentence
 from pipeline.features import featurize, word_tokens
 from pipeline.schema import LABELS, Sentence
 
-NONE = "none"
 Featurizer = Callable[[Sentence, Sentence | None], dict[str, float]]
 
 
@@ -65,6 +69,9 @@ def word_char_features(sentence: Sentence, previous: Sentence | None = None) -> 
     return feats
 
 
+BINARY_CLAIM_C = 4.0  # the binary claim stage shipped until session 4
+
+
 @dataclass(frozen=True)
 class Design:
     """One way to build the model."""
@@ -72,28 +79,33 @@ class Design:
     name: str
     description: str
     featurizer: Featurizer
-    four_way: bool = False  # one classifier over the three labels and "not a claim"
-    claim_stage: bool = True  # with four_way: still decide claims with the binary claim stage
+    claims: str = "four-way"  # "four-way": 1 - P(not a claim) of a 4-class model; "binary": a yes/no stage
+    labels: str = (
+        "label-stage"  # "label-stage": a classifier trained on claims; "four-way": the 4-class model
+    )
 
 
 DESIGNS = (
-    Design("words", "word + word-pair n-grams, logistic regression, two stages", word_features),
-    Design("words+chars", "the same plus character 4-grams", word_char_features),
     Design(
-        "words+cues (shipped)", "n-grams + cue, entity, shape and context features, two stages", featurize
+        "words", "word + word-pair n-grams; binary claim stage, label stage", word_features, claims="binary"
+    ),
+    Design("words+chars", "the same plus character 4-grams", word_char_features, claims="binary"),
+    Design(
+        "words+cues, binary claim stage",
+        "n-grams + cue, entity, shape and context features; binary claim stage, label stage (shipped to session 3)",
+        featurize,
+        claims="binary",
+    ),
+    Design(
+        "words+cues, 4-way claims + label stage (shipped)",
+        "claims from a class-balanced 4-way model (not a claim + three labels), labels from the label stage",
+        featurize,
     ),
     Design(
         "words+cues, one 4-way model",
-        "the shipped features, one classifier over 4 classes",
+        "the same 4-way model gives claims and labels",
         featurize,
-        four_way=True,
-        claim_stage=False,
-    ),
-    Design(
-        "words+cues, claim stage + 4-way labels",
-        "claims by the binary claim stage, labels by the 4-way classifier (its three label columns)",
-        featurize,
-        four_way=True,
+        labels="four-way",
     ),
 )
 
@@ -103,12 +115,12 @@ class Fitted:
 
     def __init__(self, design: Design, features: Sequence[dict], claims: Sequence[bool], labels: Sequence):
         self.design = design
-        if design.four_way:
-            target = [label if claim else NONE for claim, label in zip(claims, labels, strict=True)]
-            self.model = clone(build_stage(C=LABEL_C)).fit(features, target)
-        if design.claim_stage:
-            self.claim = clone(build_stage(C=CLAIM_C)).fit(features, np.asarray(claims))
-        if not design.four_way:
+        if "four-way" in (design.claims, design.labels):
+            target = [label if claim else NOT_A_CLAIM for claim, label in zip(claims, labels, strict=True)]
+            self.four = clone(build_stage(C=CLAIM_C, balanced=True)).fit(features, target)
+        if design.claims == "binary":
+            self.claim = clone(build_stage(C=BINARY_CLAIM_C)).fit(features, np.asarray(claims))
+        if design.labels == "label-stage":
             claim_feats = [f for f, c in zip(features, claims, strict=True) if c]
             self.label = clone(build_stage(C=LABEL_C, balanced=True)).fit(
                 claim_feats, [lab for lab in labels if lab]
@@ -116,13 +128,13 @@ class Fitted:
 
     def calibrate(self, examples: Sequence[Example]) -> Fitted:
         """Temperatures fitted on held-out whole articles, as `classify.train_stages` does for the product."""
-        claims = np.array([ex.claim for ex in examples])
-        if self.design.four_way:
-            target = np.array([ex.label if ex.claim else NONE for ex in examples])
-            set_temperature(self.model, article_temperature(examples, target, C=LABEL_C))
-        if self.design.claim_stage:
-            set_temperature(self.claim, article_temperature(examples, claims, C=CLAIM_C))
-        if not self.design.four_way:
+        if hasattr(self, "four"):
+            target = claim_targets(examples)
+            set_temperature(self.four, article_temperature(examples, target, C=CLAIM_C, balanced=True))
+        if hasattr(self, "claim"):
+            claims = np.array([ex.claim for ex in examples])
+            set_temperature(self.claim, article_temperature(examples, claims, C=BINARY_CLAIM_C))
+        if hasattr(self, "label"):
             claimed = [ex for ex in examples if ex.claim]
             labels = np.array([ex.label for ex in claimed])
             set_temperature(self.label, article_temperature(claimed, labels, C=LABEL_C, balanced=True))
@@ -132,21 +144,22 @@ class Fitted:
         """(claim probability, best label, label confidence) for each feature dict."""
         if not features:
             return np.zeros(0), [], np.zeros(0)
-        if self.design.four_way:
-            proba = self.model.predict_proba(features)
-            classes = list(self.model.classes_)
-            none = classes.index(NONE)
-            label_cols = [i for i in range(len(classes)) if i != none]
+        if hasattr(self, "four"):
+            proba = self.four.predict_proba(features)
+            classes = [str(c) for c in self.four.classes_]
+        if self.design.claims == "four-way":
+            claim_p = claim_probability(proba, classes)
+        else:
+            claim_p = self.claim.predict_proba(features)[:, 1]
+        if self.design.labels == "four-way":
+            label_cols = [i for i, c in enumerate(classes) if c != NOT_A_CLAIM]
             label_p = proba[:, label_cols] / proba[:, label_cols].sum(axis=1, keepdims=True)
-            best = label_p.argmax(axis=1)
-            claim_p = (
-                self.claim.predict_proba(features)[:, 1] if self.design.claim_stage else 1.0 - proba[:, none]
-            )
-            return claim_p, [classes[label_cols[b]] for b in best], label_p.max(axis=1)
-        claim_p = self.claim.predict_proba(features)[:, 1]
-        label_p = self.label.predict_proba(features)
+            names = [classes[i] for i in label_cols]
+        else:
+            label_p = self.label.predict_proba(features)
+            names = [str(c) for c in self.label.classes_]
         best = label_p.argmax(axis=1)
-        return claim_p, [str(self.label.classes_[b]) for b in best], label_p.max(axis=1)
+        return claim_p, [names[b] for b in best], label_p.max(axis=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,9 +176,9 @@ def cross_validate(design: Design, examples) -> dict[str, float]:
     """Claim F1 and label macro-F1 under stratified k-fold cross-validation on the corpus."""
     feats = [ex.features for ex in examples]
     claims = np.array([ex.claim for ex in examples])
-    labels = np.array([ex.label or NONE for ex in examples])
+    labels = np.array([ex.label or NOT_A_CLAIM for ex in examples])
     claim_pred = np.zeros(len(examples), dtype=bool)
-    label_pred = np.array([NONE] * len(examples), dtype=object)
+    label_pred = np.array([NOT_A_CLAIM] * len(examples), dtype=object)
     folds = StratifiedKFold(n_splits=CV_FOLDS, shuffle=True, random_state=SEED)
     for train, test in folds.split(feats, labels):
         fitted = Fitted(design, [feats[i] for i in train], claims[train], [examples[i].label for i in train])

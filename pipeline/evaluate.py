@@ -196,7 +196,7 @@ def evaluate_fullfact(checker: Checker, rows: Sequence[tuple[str, str]]) -> dict
     """
     sentences = [whole_doc_sentence(doc) for doc in checker.nlp.pipe(text for text, _ in rows)]
     feats = [featurize(sent) if sent else {} for sent in sentences]
-    claim_p = checker.model.claim.predict_many(feats).proba[:, 1]
+    claim_p = checker.model.claim_probability(checker.model.claim.predict_many(feats).proba)
     label_pred = checker.model.label.predict_many(feats)
     classes = checker.model.label.classes
     mapped = [i for i, (_, kind) in enumerate(rows) if kind in FULLFACT_MAPPING]

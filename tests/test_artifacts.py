@@ -39,7 +39,9 @@ def test_artifacts_both_stages_at_once_match_each_head(model_dir, nlp):
     sentences = load_sentences(ROOT / "corpus" / "sentences")[::23]
     feats = [featurize(whole_doc_sentence(doc)) for doc in nlp.pipe(s.text for s in sentences)]
     claim_p, rows, labelled = bundle.predict(feats, threshold=0.5, explain=3)
-    alone = bundle.claim.predict_many(feats).proba[:, 1]
+    # the claim head has four classes; a sentence's claim probability is 1 - P("none")
+    assert sorted(bundle.claim.classes) == ["anecdotal", "none", "promotional", "study-backed"]
+    alone = 1.0 - bundle.claim.predict_many(feats).proba[:, bundle.claim.classes.index("none")]
     np.testing.assert_allclose(claim_p, alone, atol=1e-12)
     np.testing.assert_array_equal(rows, np.flatnonzero(alone >= 0.5))
     assert 0 < len(rows) < len(feats)
