@@ -12,6 +12,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold, cross_val_predict
 from sklearn.pipeline import Pipeline
 
+from pipeline.artifacts import claim_probability
 from pipeline.classify import build_stage, examples_from_corpus, fit_temperature
 from pipeline.corpus import load_sentences
 
@@ -53,3 +54,11 @@ def test_trained_model_records_article_calibrated_temperatures(model_dir):
     weights = np.load(model_dir / "weights.npz")
     assert float(weights["claim_beta"]) == pytest.approx(hyper["claim_beta"], abs=1e-4)
     assert float(weights["label_beta"]) == pytest.approx(hyper["label_beta"], abs=1e-4)
+
+
+def test_claim_probability_from_four_classes_and_from_a_binary_stage():
+    proba = np.array([[0.1, 0.6, 0.2, 0.1], [0.05, 0.05, 0.1, 0.8]])
+    four = ("anecdotal", "none", "promotional", "study-backed")
+    np.testing.assert_allclose(claim_probability(proba, four), [0.4, 0.95])
+    binary = np.array([[0.3, 0.7], [0.9, 0.1]])  # a model folder from before the four-class stage
+    np.testing.assert_allclose(claim_probability(binary, ("False", "True")), [0.7, 0.1])
