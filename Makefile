@@ -10,7 +10,7 @@ FORMAT ?= terminal
 OUT ?=
 HTML_OUT ?= reports/sample-article.html
 # The model is rebuilt only when the corpus or the code and rules it is trained with change.
-TRAIN_INPUTS := $(shell find corpus -name '*.jsonl') \
+TRAIN_INPUTS := $(shell find corpus/sentences corpus/articles -name '*.jsonl') \
 	$(addprefix pipeline/,classify.py features.py extract.py nlp.py components.py corpus.py artifacts.py rules.py) \
 	$(wildcard pipeline/resources/patterns/* pipeline/resources/lexicons/*)
 

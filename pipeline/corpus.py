@@ -183,9 +183,10 @@ def align(sentences: Sequence[Sentence], gold: Sequence[GoldSentence]) -> list[G
 
 
 def corpus_hash(root: Path) -> str:
-    """SHA-256 over every corpus data file, so a model records exactly what it learnt from."""
+    """SHA-256 over the corpus files training reads, so a model records exactly what it learnt from."""
     digest = hashlib.sha256()
-    for path in sorted(Path(root).rglob("*.jsonl")):
+    root = Path(root)
+    for path in sorted([*root.glob("sentences/*.jsonl"), *root.glob("articles/*.jsonl")]):
         digest.update(str(path.relative_to(root)).encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
