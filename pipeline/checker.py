@@ -12,7 +12,7 @@ from spacy.tokens import Doc
 from spacy.util import minibatch
 
 from pipeline.artifacts import ModelBundle, load_model
-from pipeline.extract import sentence_attributes, sentences_from_doc
+from pipeline.extract import PRECEDENCE_EVIDENCE, precedence_label, sentence_attributes, sentences_from_doc
 from pipeline.features import featurize
 from pipeline.flags import review_flags
 from pipeline.nlp import build_nlp
@@ -157,7 +157,11 @@ class Checker:
         article_cites: bool,
     ) -> Claim:
         classes = self.model.label.classes
-        label = _LABELS[classes[best]]
+        chosen = precedence_label(classes[best], sent)
+        overruled = chosen != classes[best]  # the taxonomy's precedence overrules the label stage
+        if overruled:
+            confidence = proba[classes.index(chosen)]
+        label = _LABELS[chosen]
         attributes = sentence_attributes(sent)
         attributes["vague_evidence"] = label == Label.STUDY and not article_cites
         return Claim(
@@ -174,5 +178,6 @@ class Checker:
             cues=sent.cues,
             entities=sent.entities,
             flags=review_flags(label, confidence, attributes, sent.cues, threshold=self.settings.threshold),
-            evidence=tuple(describe_feature(name) for name in evidence),
+            evidence=((PRECEDENCE_EVIDENCE,) if overruled else ())
+            + tuple(describe_feature(name) for name in evidence),
         )

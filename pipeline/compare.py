@@ -45,7 +45,7 @@ from pipeline.classify import (
     set_temperature,
 )
 from pipeline.corpus import GoldArticle, load_gold_articles, load_sentences
-from pipeline.extract import sentences_from_doc, whole_doc_sentence
+from pipeline.extract import precedence_label, sentences_from_doc, whole_doc_sentence
 from pipeline.features import featurize, word_tokens
 from pipeline.schema import LABELS, Sentence
 
@@ -140,8 +140,14 @@ class Fitted:
             set_temperature(self.label, article_temperature(claimed, labels, C=LABEL_C, balanced=True))
         return self
 
-    def predict(self, features: Sequence[dict]) -> tuple[np.ndarray, list[str], np.ndarray]:
-        """(claim probability, best label, label confidence) for each feature dict."""
+    def predict(
+        self, features: Sequence[dict], records: Sequence[Sentence] | None = None
+    ) -> tuple[np.ndarray, list[str], np.ndarray]:
+        """(claim probability, label, label confidence) for each feature dict.
+
+        With the sentences' `records`, labels follow the taxonomy's precedence
+        as the product's do (`extract.precedence_label`).
+        """
         if not features:
             return np.zeros(0), [], np.zeros(0)
         if hasattr(self, "four"):
@@ -158,8 +164,11 @@ class Fitted:
         else:
             label_p = self.label.predict_proba(features)
             names = [str(c) for c in self.label.classes_]
-        best = label_p.argmax(axis=1)
-        return claim_p, [names[b] for b in best], label_p.max(axis=1)
+        chosen = [names[b] for b in label_p.argmax(axis=1)]
+        if records is not None:
+            chosen = [precedence_label(label, rec) for label, rec in zip(chosen, records, strict=True)]
+        confidence = label_p[np.arange(len(chosen)), [names.index(label) for label in chosen]]
+        return claim_p, chosen, confidence
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,7 +206,7 @@ def score_gold(fitted: Fitted, nlp: Language, articles: Sequence[GoldArticle], t
         records = sentences_from_doc(doc)
         candidates = [i for i, rec in enumerate(records) if rec.candidate]
         feats = [fitted.design.featurizer(records[i], records[i - 1] if i else None) for i in candidates]
-        claim_p, labels, confidence = fitted.predict(feats)
+        claim_p, labels, confidence = fitted.predict(feats, [records[i] for i in candidates])
         by_index = {i: n for n, i in enumerate(candidates)}
         predicted = []
         for i, rec in enumerate(records):
@@ -240,7 +249,7 @@ def score_fullfact(fitted: Fitted, nlp: Language, rows: Sequence[tuple[str, str]
     """Label macro-F1 on the benchmark's mapped claims."""
     mapped = [(text, ev.FULLFACT_MAPPING[kind]) for text, kind in rows if kind in ev.FULLFACT_MAPPING]
     records = [whole_doc_sentence(doc) for doc in nlp.pipe(text for text, _ in mapped)]
-    _, labels, _ = fitted.predict([fitted.design.featurizer(rec, None) for rec in records])
+    _, labels, _ = fitted.predict([fitted.design.featurizer(rec, None) for rec in records], records)
     names = [label.value for label in LABELS]
     return round(float(f1_score([lab for _, lab in mapped], labels, labels=names, average="macro")), 4)
 

@@ -24,7 +24,7 @@ from pipeline.checker import Checker
 from pipeline.classify import expected_calibration_error
 from pipeline.corpus import GoldArticle, GoldSentence, best_overlaps
 from pipeline.errors import CorpusError
-from pipeline.extract import whole_doc_sentence
+from pipeline.extract import precedence_label, whole_doc_sentence
 from pipeline.features import featurize
 from pipeline.schema import ATTRIBUTES, LABELS, Article, Claim
 
@@ -202,7 +202,7 @@ def evaluate_fullfact(checker: Checker, rows: Sequence[tuple[str, str]]) -> dict
     mapped = [i for i, (_, kind) in enumerate(rows) if kind in FULLFACT_MAPPING]
     negatives = [i for i, (_, kind) in enumerate(rows) if kind == FULLFACT_NOT_A_CLAIM]
     y_true = [FULLFACT_MAPPING[rows[i][1]] for i in mapped]
-    y_pred = [classes[int(label_pred.best[i])] for i in mapped]
+    y_pred = [precedence_label(classes[int(label_pred.best[i])], sentences[i]) for i in mapped]
     threshold = checker.settings.claim_threshold
     p, r, f, support = precision_recall_fscore_support(y_true, y_pred, labels=LABEL_NAMES, zero_division=0.0)
     return {

@@ -251,3 +251,19 @@ def sentence_attributes(sentence: Sentence) -> dict[str, bool]:
         "absolute": "absolute" in kinds,
         "hype": "promotion" in kinds,
     }
+
+
+PRECEDENCE_EVIDENCE = "rule: an anecdote cue outranks promotional (taxonomy precedence)"
+
+
+def precedence_label(label: str, sentence: Sentence) -> str:
+    """The label after the taxonomy's precedence (study-backed over anecdotal over promotional).
+
+    The label stage weighs every word; it does not know that an anecdotal
+    warrant outranks the writer's say-so. A sentence it calls promotional
+    that carries an anecdote cue ("patients often report", "I tried", "one
+    woman said") and no study cue is anecdotal.
+    """
+    if label == "promotional" and "anecdote" in sentence.cue_kinds and "study" not in sentence.cue_kinds:
+        return "anecdotal"
+    return label

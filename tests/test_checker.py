@@ -2,6 +2,7 @@
 
 import pytest
 
+from pipeline.extract import PRECEDENCE_EVIDENCE
 from pipeline.schema import Article
 
 # (start of the sentence, claim?, label, attributes that must be set)
@@ -58,7 +59,11 @@ def test_checker_offsets_and_ids(seed_report, seed_text):
     for claim in claims:
         assert seed_text[claim.start : claim.end] == claim.text
         assert abs(sum(claim.probabilities.values()) - 1) < 1e-3
-        assert claim.confidence == max(claim.probabilities.values())
+        # confidence is the probability of the label given: the label stage's best, unless the
+        # taxonomy's precedence overruled it, which the explanation then says first
+        assert claim.confidence == claim.probabilities[claim.label.value]
+        overruled = claim.confidence < max(claim.probabilities.values())
+        assert overruled == (claim.evidence[:1] == (PRECEDENCE_EVIDENCE,))
     assert len({c.id for c in claims}) == len(claims)
     summary = seed_report.summary
     assert summary["claims"] == len(claims)

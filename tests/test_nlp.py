@@ -1,6 +1,6 @@
 import pytest
 
-from pipeline.extract import sentences_from_doc
+from pipeline.extract import precedence_label, sentences_from_doc
 from pipeline.rules import load_cue_patterns, load_lexicon
 
 ARTICLE = """Why Vitamin D Matters
@@ -151,3 +151,22 @@ def test_regex_cues_near_their_required_strings_find_what_a_full_scan_finds():
             assert near == full, (regex.pattern, text[:80])
             compared += len(full)
     assert compared > 500
+
+
+@pytest.mark.parametrize(
+    ("text", "label", "expected"),
+    [
+        (
+            "Patients who have tried the drops often report clearer vision within days.",
+            "promotional",
+            "anecdotal",
+        ),
+        ("I tried the cream for a week and my rash faded.", "promotional", "anecdotal"),
+        ("Patients often report less pain, and a 2020 trial found the same.", "promotional", "promotional"),
+        ("Our cream clears rashes in days.", "promotional", "promotional"),
+        ("Patients often report less pain after the injection.", "study-backed", "study-backed"),
+    ],
+)
+def test_precedence_puts_an_anecdote_over_the_writers_word(nlp, text, label, expected):
+    (sentence,) = sentences_from_doc(nlp(text))
+    assert precedence_label(label, sentence) == expected
