@@ -244,8 +244,8 @@ def train_stages(examples: Sequence[Example], *, cross_validate: bool = True) ->
     X = [ex.features for ex in examples]
     y_claim = np.array([ex.claim for ex in examples])
     y_four = claim_targets(examples)
-    claim_X = [ex.features for ex in examples if ex.claim]
     claim_examples = [ex for ex in examples if ex.claim]
+    claim_X = [ex.features for ex in claim_examples]
     y_label = np.array([ex.label for ex in claim_examples])
     claim_stage = set_temperature(
         build_stage(C=CLAIM_C, balanced=True).fit(X, y_four),
