@@ -1,13 +1,13 @@
 """Model artifacts: save with skops, load the exported weights fast, check versions.
 
 A model folder holds
-- `stages.skops`: the two fitted sklearn Pipelines (claim, label), saved with
-  skops, loadable for retraining, evaluation and inspection;
-- `weights.npz`: the same models' learned numbers (feature names, coefficients,
-  intercepts, calibration temperature), exported at save time and read with
-  `allow_pickle=False`. Prediction uses these, so annotating an article does
-  not import scikit-learn at all; a test checks both give the same
-  probabilities;
+- `stages.skops`: the fitted four-way sklearn Pipeline (see `classify.py`),
+  saved with skops, loadable for retraining, evaluation and inspection;
+- `weights.npz`: the same model's learned numbers (feature names,
+  coefficients, intercepts, the calibration temperature), exported at
+  save time and read with `allow_pickle=False`. Prediction uses these, so
+  annotating an article does not import scikit-learn at all; a test checks
+  both give the same probabilities;
 - `meta.json`: versions, label set, corpus hash, training size and
   cross-validated metrics.
 """
@@ -30,9 +30,9 @@ from pipeline.errors import ModelCorruptError, ModelError, ModelLabelError, Mode
 from pipeline.schema import LABELS, ModelInfo
 
 MODEL_NAME = "healthclaims-default"
-NOT_A_CLAIM = "none"  # the claim stage's fourth class, beside the three labels
+NOT_A_CLAIM = "none"  # the four-way model's fourth class, beside the three labels
 STAGES_FILE, WEIGHTS_FILE, META_FILE = "stages.skops", "weights.npz", "meta.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: one four-way model; 1 had a separate label stage
 
 
 def installed_version(package: str) -> str:
@@ -145,6 +145,22 @@ class LinearHead:
         """Calibrated class probabilities for one sentence's features."""
         return self.predict_many([features]).proba[0]
 
+    def restricted(self, classes: Sequence[str]) -> LinearHead:
+        """The same model over some of its classes only (same features and temperature).
+
+        The four-way model's label head: the softmax of its three label rows
+        is P(label | claim), the four-way probabilities of the labels
+        renormalised to sum to one.
+        """
+        rows = [self.classes.index(c) for c in classes]
+        return LinearHead(
+            classes=tuple(classes),
+            index=self.index,
+            coef=self.coef[rows],
+            intercept=self.intercept[rows],
+            beta=self.beta,
+        )
+
     @classmethod
     def from_pipeline(cls, pipe) -> LinearHead:
         """Export a fitted stage Pipeline (see `classify.build_stage`)."""
@@ -162,7 +178,11 @@ class LinearHead:
 
 @dataclass(frozen=True)
 class ModelBundle:
-    """A loaded model: the claim and label heads plus their metadata."""
+    """A loaded model: the four-way head, its label head and their metadata.
+
+    `claim` is the whole four-way model (not a claim + three labels); `label`
+    is its three label rows (`LinearHead.restricted`).
+    """
 
     path: Path
     meta: dict
@@ -170,34 +190,24 @@ class ModelBundle:
     label: LinearHead
 
     def __post_init__(self) -> None:
-        # The label head is trained on a subset of the claim head's examples, so
-        # its features are a subset of the claim head's: a claim-head index
-        # translates to a label-head index, and a sentence is looked up once.
-        to_label = np.full(len(self.claim.index), -1, dtype=np.intp)
-        for name, i in self.label.index.items():
-            if name in self.claim.index:
-                to_label[self.claim.index[name]] = i
-        object.__setattr__(self, "_to_label", to_label)
-        object.__setattr__(self, "_label_covered", int((to_label >= 0).sum()) == len(self.label.index))
+        # Both heads share one feature index, so a sentence is looked up once.
+        object.__setattr__(self, "_same_index", np.arange(len(self.claim.index), dtype=np.intp))
 
     def predict(
         self, features: list[dict[str, float]], *, threshold: float, explain: int = 0
     ) -> tuple[np.ndarray, np.ndarray, Prediction | None]:
-        """Both stages: every sentence's claim probability, the rows at or over `threshold` (the
-        claims), and the label head's prediction for those rows (None when there are none)."""
+        """Every sentence's claim probability, the rows at or over `threshold` (the claims), and
+        the label head's prediction for those rows (None when there are none)."""
         encoded = self.claim.encode(features)
         claim_p = self.claim_probability(self.claim.predict_encoded(encoded).proba)
         rows = np.flatnonzero(claim_p >= threshold)
         if not rows.size:
             return claim_p, rows, None
-        if self._label_covered:
-            label_input = encoded.take(rows, self._to_label)
-        else:
-            label_input = self.label.encode([features[row] for row in rows])
+        label_input = encoded.take(rows, self._same_index)
         return claim_p, rows, self.label.predict_encoded(label_input, explain=explain)
 
     def claim_probability(self, proba: np.ndarray) -> np.ndarray:
-        """P(claim) from the claim head's class probabilities (see `classify.claim_probability`)."""
+        """P(claim) from the four-way head's class probabilities: 1 - P(not a claim)."""
         return claim_probability(proba, self.claim.classes)
 
     @property
@@ -211,33 +221,27 @@ class ModelBundle:
 
 
 def claim_probability(proba: np.ndarray, classes: Sequence[str]) -> np.ndarray:
-    """P(claim) from the claim stage's class probabilities: 1 - P(not a claim).
-
-    Models from before the four-class claim stage have the classes False/True.
-    """
-    classes = [str(c) for c in classes]
-    if NOT_A_CLAIM in classes:
-        return 1.0 - proba[:, classes.index(NOT_A_CLAIM)]
-    return proba[:, classes.index("True")]
+    """P(claim) from the four-way model's class probabilities: 1 - P(not a claim)."""
+    return 1.0 - proba[:, [str(c) for c in classes].index(NOT_A_CLAIM)]
 
 
-def save_model(folder: Path, claim_stage, label_stage, *, meta: dict) -> Path:
+def save_model(folder: Path, stage, *, meta: dict) -> Path:
     """Write stages.skops, weights.npz and meta.json into `folder`."""
     import sklearn
     import skops.io as sio
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    sio.dump({"claim": claim_stage, "label": label_stage}, folder / STAGES_FILE)
-    arrays = {}
-    for stage_name, stage in (("claim", claim_stage), ("label", label_stage)):
-        head = LinearHead.from_pipeline(stage)
-        arrays[f"{stage_name}_classes"] = np.array(head.classes)
-        arrays[f"{stage_name}_features"] = np.array(list(head.index))
-        arrays[f"{stage_name}_coef"] = head.coef
-        arrays[f"{stage_name}_intercept"] = head.intercept
-        arrays[f"{stage_name}_beta"] = np.array(head.beta)
-    np.savez_compressed(folder / WEIGHTS_FILE, **arrays)
+    sio.dump({"model": stage}, folder / STAGES_FILE)
+    head = LinearHead.from_pipeline(stage)
+    np.savez_compressed(
+        folder / WEIGHTS_FILE,
+        classes=np.array(head.classes),
+        features=np.array(list(head.index)),
+        coef=head.coef,
+        intercept=head.intercept,
+        beta=np.array(head.beta),
+    )
     created = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     full_meta = {
         "name": MODEL_NAME,
@@ -297,28 +301,29 @@ def load_model(folder: Path) -> ModelBundle:
     weights = folder / WEIGHTS_FILE
     try:
         with np.load(weights, allow_pickle=False) as data:
-            heads = {
-                name: LinearHead(
-                    classes=tuple(str(c) for c in data[f"{name}_classes"]),
-                    index={str(f): i for i, f in enumerate(data[f"{name}_features"].tolist())},
-                    coef=data[f"{name}_coef"],
-                    intercept=data[f"{name}_intercept"],
-                    beta=float(data[f"{name}_beta"]),
-                )
-                for name in ("claim", "label")
-            }
+            claim = LinearHead(
+                classes=tuple(str(c) for c in data["classes"]),
+                index={str(f): i for i, f in enumerate(data["features"].tolist())},
+                coef=data["coef"],
+                intercept=data["intercept"],
+                beta=float(data["beta"]),
+            )
     except FileNotFoundError as err:
         raise ModelError(f"No weights at {weights}. Run 'make train' or pass --model DIR.") from err
     except (OSError, KeyError, ValueError, zipfile.BadZipFile, EOFError) as err:
         raise ModelCorruptError(f"{weights} is corrupt or incomplete ({err}). Run 'make train'.") from err
-    for name, head in heads.items():
-        if head.coef.shape[1] != len(head.index) or head.coef.shape[0] != head.intercept.shape[0]:
-            raise ModelCorruptError(
-                f"{weights}: the {name} weights do not match their feature list. Run 'make train'."
-            )
-    if sorted(heads["label"].classes) != sorted(label.value for label in LABELS):
-        raise ModelLabelError(f"{weights}: label classes {heads['label'].classes} differ from the taxonomy.")
-    return ModelBundle(path=folder, meta=meta, claim=heads["claim"], label=heads["label"])
+    n_classes, n_features = len(claim.classes), len(claim.index)
+    if claim.coef.shape != (n_classes, n_features) or claim.intercept.shape != (n_classes,):
+        raise ModelCorruptError(
+            f"{weights}: the weights do not match their feature and class lists. Run 'make train'."
+        )
+    labels = [label.value for label in LABELS]
+    if sorted(claim.classes) != sorted([*labels, NOT_A_CLAIM]):
+        raise ModelLabelError(
+            f"{weights}: classes {claim.classes} differ from the taxonomy's labels and {NOT_A_CLAIM!r}."
+        )
+    label = claim.restricted([c for c in claim.classes if c != NOT_A_CLAIM])
+    return ModelBundle(path=folder, meta=meta, claim=claim, label=label)
 
 
 def load_stages(folder: Path) -> dict:

@@ -158,7 +158,7 @@ class Checker:
     ) -> Claim:
         classes = self.model.label.classes
         chosen = precedence_label(classes[best], sent)
-        overruled = chosen != classes[best]  # the taxonomy's precedence overrules the label stage
+        overruled = chosen != classes[best]  # the taxonomy's precedence overrules the label
         if overruled:
             confidence = proba[classes.index(chosen)]
         label = _LABELS[chosen]

@@ -1,14 +1,16 @@
-"""The two learned stages: claim detection and warrant labelling.
+"""The learned stage: one four-way model gives claims and labels.
 
-Both are sklearn Pipelines over the named features of `features.featurize`:
-DictVectorizer -> L2 Normalizer -> logistic regression, calibrated by
-temperature scaling. The temperature is fitted on predictions for whole
-articles of the corpus, each predicted by a model that never saw it: the
-product reads whole articles, and held-out articles are the nearest thing in
-the corpus to text nobody here wrote (standalone sentences, predicted by
+A sklearn Pipeline over the named features of `features.featurize`:
+DictVectorizer -> L2 Normalizer -> class-balanced logistic regression over
+four classes (not a claim and the three labels), calibrated by temperature
+scaling. P(claim) is one minus P(not a claim); a claim's label probabilities
+are P(label | claim), the softmax of the three label columns alone. The
+temperature is fitted on predictions for whole articles of the corpus, each predicted by a model that never saw it: the product
+reads whole articles, and held-out articles are the nearest thing in the
+corpus to text nobody here wrote (standalone sentences, predicted by
 sentence-level cross-validation, give overconfident probabilities on real
-news). This module builds, trains and cross-validates the stages;
-`artifacts.py` saves and loads them.
+news). This module builds, trains and cross-validates the model;
+`artifacts.py` saves and loads it.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 from scipy.optimize import minimize_scalar
-from scipy.special import log_softmax
+from scipy.special import log_softmax, softmax
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction import DictVectorizer
 from sklearn.linear_model import LogisticRegression
@@ -45,7 +47,6 @@ from pipeline.features import featurize
 from pipeline.schema import LABELS, Sentence
 
 CLAIM_C = 8.0
-LABEL_C = 8.0
 CV_FOLDS = 5
 SEED = 13
 MIN_FEATURE_COUNT = 2
@@ -186,31 +187,37 @@ def fit_temperature(decision: np.ndarray, y: np.ndarray) -> float:
     return float(np.exp(minimize_scalar(loss, bounds=(-5.0, 5.0), method="bounded").x))
 
 
-def article_temperature(
-    examples: Sequence[Example], y: np.ndarray, *, C: float, balanced: bool = False
-) -> float:
-    """Inverse temperature fitted on held-out predictions for whole-article sentences.
+def held_out_decision(examples: Sequence[Example], y: np.ndarray, *, C: float, balanced: bool) -> np.ndarray:
+    """Decision values for every example from a model trained without its section or article.
 
-    Each section and each article is one group of a GroupKFold, so every
-    prediction comes from a model trained without its source. When the
-    corpus has too few article sentences, every row is used.
+    Each section and each article is one group of a GroupKFold.
     """
-    X = [ex.features for ex in examples]
-    groups = [ex.source for ex in examples]
-    decision = cross_val_predict(
+    return cross_val_predict(
         build_linear(C=C, balanced=balanced),
-        X,
+        [ex.features for ex in examples],
         y,
-        groups=groups,
+        groups=[ex.source for ex in examples],
         cv=GroupKFold(n_splits=CV_FOLDS),
         method="decision_function",
         n_jobs=N_JOBS,
     )
-    y_index = np.unique(y, return_inverse=True)[1]
+
+
+def calibration_rows(examples: Sequence[Example]) -> np.ndarray:
+    """The rows temperatures are fitted on: whole-article sentences, or every row if there are too few."""
     rows = np.array([ex.in_article for ex in examples])
     if rows.sum() < MIN_CALIBRATION_ROWS:
         rows[:] = True
-    return fit_temperature(decision[rows], y_index[rows])
+    return rows
+
+
+def article_temperature(
+    examples: Sequence[Example], y: np.ndarray, *, C: float, balanced: bool = False
+) -> float:
+    """Inverse temperature fitted on held-out predictions for whole-article sentences."""
+    decision = held_out_decision(examples, y, C=C, balanced=balanced)
+    rows = calibration_rows(examples)
+    return fit_temperature(decision[rows], np.unique(y, return_inverse=True)[1][rows])
 
 
 def set_temperature(stage: Pipeline, beta: float) -> Pipeline:
@@ -225,55 +232,62 @@ def temperature(stage: Pipeline) -> float:
 
 
 def claim_targets(examples: Sequence[Example]) -> np.ndarray:
-    """The claim stage's classes: the label of a claim, `NOT_A_CLAIM` otherwise."""
+    """The four classes: the label of a claim, `NOT_A_CLAIM` otherwise."""
     return np.array([ex.label if ex.claim else NOT_A_CLAIM for ex in examples])
 
 
-def train_stages(examples: Sequence[Example], *, cross_validate: bool = True) -> TrainedStages:
-    """Fit both stages on the examples; report cross-validated figures when asked.
+def label_columns(classes: Sequence[str]) -> list[int]:
+    """The columns of the four classes that are labels (every class but `NOT_A_CLAIM`)."""
+    return [i for i, c in enumerate(classes) if str(c) != NOT_A_CLAIM]
 
-    The claim stage tells four classes apart (not a claim and the three
-    labels, class-balanced) and a sentence's claim probability is one minus
-    that of "not a claim": claims of different warrants are worded
-    differently, and one weight vector per warrant separates them from
-    background better than one vector for all claims (ROC AUC 0.896 against
-    0.889 on corpus articles held out by article). The label stage, trained
-    on claims only, gives the label.
+
+@dataclass(frozen=True, slots=True)
+class TrainedModel:
+    """The fitted four-way stage and its cross-validated metrics."""
+
+    stage: Pipeline
+    metrics: dict
+    n_examples: int
+
+
+def train_stages(examples: Sequence[Example], *, cross_validate: bool = True) -> TrainedModel:
+    """Fit the four-way model on the examples; report cross-validated figures when asked.
+
+    One class-balanced logistic regression tells four classes apart: not a
+    claim and the three labels. A sentence's claim probability is one minus
+    that of "not a claim"; a claim's label is the most probable of the three
+    labels, its probabilities P(label | claim): the label columns' softmax,
+    with the model's one temperature. Claims of different warrants are worded differently, so
+    one weight vector per warrant separates them from background better
+    than one for all claims (ROC AUC 0.896 against 0.889 on held-out corpus
+    articles), and on eval-dev the one model's label confidences are better
+    calibrated than a separate label stage's (`make compare`).
     """
     examples = prune_rare_features(examples, min_count=MIN_FEATURE_COUNT)
     X = [ex.features for ex in examples]
     y_claim = np.array([ex.claim for ex in examples])
     y_four = claim_targets(examples)
-    claim_examples = [ex for ex in examples if ex.claim]
-    claim_X = [ex.features for ex in claim_examples]
-    y_label = np.array([ex.label for ex in claim_examples])
-    claim_stage = set_temperature(
-        build_stage(C=CLAIM_C, balanced=True).fit(X, y_four),
-        article_temperature(examples, y_four, C=CLAIM_C, balanced=True),
-    )
-    label_stage = set_temperature(
-        build_stage(C=LABEL_C, balanced=True).fit(claim_X, y_label),
-        article_temperature(claim_examples, y_label, C=LABEL_C, balanced=True),
-    )
+    beta = article_temperature(examples, y_four, C=CLAIM_C, balanced=True)
+    stage = set_temperature(build_stage(C=CLAIM_C, balanced=True).fit(X, y_four), beta)
     metrics: dict = {}
     if cross_validate:
         folds = StratifiedKFold(n_splits=CV_FOLDS, shuffle=True, random_state=SEED)
-        four_proba = cross_val_predict(
-            build_stage(C=CLAIM_C, balanced=True), X, y_four, cv=folds, method="predict_proba", n_jobs=N_JOBS
-        )
-        claim_p = claim_probability(four_proba, sorted(set(y_four)))
-        claim_pred = claim_p >= 0.5
-        p, r, f, _ = precision_recall_fscore_support(y_claim, claim_pred, average="binary")
-        label_proba = cross_val_predict(
-            build_stage(C=LABEL_C, balanced=True),
-            claim_X,
-            y_label,
+        decision = cross_val_predict(
+            build_linear(C=CLAIM_C, balanced=True),
+            X,
+            y_four,
             cv=folds,
-            method="predict_proba",
+            method="decision_function",
             n_jobs=N_JOBS,
         )
-        classes = np.array(sorted(set(y_label)))
-        label_pred = classes[label_proba.argmax(axis=1)]
+        classes = np.unique(y_four)
+        claim_p = claim_probability(softmax(beta * decision, axis=1), classes)
+        claim_pred = claim_p >= 0.5
+        p, r, f, _ = precision_recall_fscore_support(y_claim, claim_pred, average="binary")
+        columns = label_columns(classes)
+        label_proba = softmax(beta * decision[y_claim][:, columns], axis=1)
+        y_label = y_four[y_claim]
+        label_pred = classes[columns][label_proba.argmax(axis=1)]
         metrics = {
             "folds": CV_FOLDS,
             "claim_precision": round(float(p), 4),
@@ -289,7 +303,7 @@ def train_stages(examples: Sequence[Example], *, cross_validate: bool = True) ->
             },
             "label_ece": round(expected_calibration_error(label_proba.max(axis=1), label_pred == y_label), 4),
         }
-    return TrainedStages(claim=claim_stage, label=label_stage, metrics=metrics, n_examples=len(examples))
+    return TrainedModel(stage=stage, metrics=metrics, n_examples=len(examples))
 
 
 def train_model(
@@ -316,25 +330,22 @@ def train_model(
     if not sentences and not articles:
         raise CorpusError(f"No labelled data under {corpus_dir} (expected sentences/*.jsonl or articles/).")
     examples = examples_from_corpus(nlp, sentences, articles)
-    stages = train_stages(examples, cross_validate=cross_validate)
+    model = train_stages(examples, cross_validate=cross_validate)
     meta = {
         "corpus": str(corpus_dir),
         "corpus_hash": corpus_hash(corpus_dir),
-        "trained_examples": stages.n_examples,
+        "trained_examples": model.n_examples,
         "trained_claims": int(sum(ex.claim for ex in examples)),
         "corpus_sentences": len(sentences),
         "corpus_articles": len(articles),
         "reviewed_sentences": len(reviewed),
         "hyperparameters": {
-            "claim_stage": "four classes (not a claim + three labels), class-balanced",
-            "claim_C": CLAIM_C,
-            "label_C": LABEL_C,
-            "label_class_weight": "balanced",
+            "model": "one logistic regression over four classes (not a claim + three labels), class-balanced",
+            "C": CLAIM_C,
             "calibration": "temperature, fitted on held-out whole articles",
-            "claim_beta": round(temperature(stages.claim), 4),
-            "label_beta": round(temperature(stages.label), 4),
+            "beta": round(temperature(model.stage), 4),
         },
-        "cv_metrics": stages.metrics,
+        "cv_metrics": model.metrics,
     }
-    save_model(out_dir, stages.claim, stages.label, meta=meta)
+    save_model(out_dir, model.stage, meta=meta)
     return meta

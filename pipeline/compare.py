@@ -3,8 +3,7 @@
 Each design is a featuriser plus where its claims and labels come from:
 claims from a binary claim stage or from a four-class model (not a claim +
 three labels; 1 - P(not a claim)), labels from a stage trained on claims or
-from that four-class model. The product ships four-class claims and the
-label stage.
+from that four-class model. The product ships the one four-class model.
 Every design is scored the same three ways in one run:
 - 5-fold cross-validation on the corpus (claim F1, label macro-F1 on claims);
 - the eval-dev articles, through our own segmentation, as `evaluate` does;
@@ -29,11 +28,10 @@ from sklearn.model_selection import StratifiedKFold
 from spacy.language import Language
 
 from pipeline import evaluate as ev
-from pipeline.artifacts import NOT_A_CLAIM, claim_probability
+from pipeline.artifacts import NOT_A_CLAIM, LinearHead, claim_probability
 from pipeline.classify import (
     CLAIM_C,
     CV_FOLDS,
-    LABEL_C,
     MIN_FEATURE_COUNT,
     SEED,
     Example,
@@ -70,6 +68,7 @@ def word_char_features(sentence: Sentence, previous: Sentence | None = None) -> 
 
 
 BINARY_CLAIM_C = 4.0  # the binary claim stage shipped until session 4
+LABEL_C = 8.0  # the label stage shipped until session 5
 
 
 @dataclass(frozen=True)
@@ -97,13 +96,14 @@ DESIGNS = (
         claims="binary",
     ),
     Design(
-        "words+cues, 4-way claims + label stage (shipped)",
-        "claims from a class-balanced 4-way model (not a claim + three labels), labels from the label stage",
+        "words+cues, 4-way claims + label stage",
+        "claims from a class-balanced 4-way model (not a claim + three labels), labels from the label stage"
+        " (shipped in session 4)",
         featurize,
     ),
     Design(
-        "words+cues, one 4-way model",
-        "the same 4-way model gives claims and labels",
+        "words+cues, one 4-way model (shipped)",
+        "the same 4-way model gives claims and labels (P(label | claim) from its label columns)",
         featurize,
         labels="four-way",
     ),
@@ -157,10 +157,9 @@ class Fitted:
             claim_p = claim_probability(proba, classes)
         else:
             claim_p = self.claim.predict_proba(features)[:, 1]
-        if self.design.labels == "four-way":
-            label_cols = [i for i, c in enumerate(classes) if c != NOT_A_CLAIM]
-            label_p = proba[:, label_cols] / proba[:, label_cols].sum(axis=1, keepdims=True)
-            names = [classes[i] for i in label_cols]
+        if self.design.labels == "four-way":  # as the product's label head (`ModelBundle.label`)
+            names = [c for c in classes if c != NOT_A_CLAIM]
+            label_p = LinearHead.from_pipeline(self.four).restricted(names).predict_many(features).proba
         else:
             label_p = self.label.predict_proba(features)
             names = [str(c) for c in self.label.classes_]

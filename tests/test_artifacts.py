@@ -20,17 +20,22 @@ def model_copy(model_dir, tmp_path):
     return target
 
 
-def test_artifacts_fast_heads_match_sklearn_stages(model_dir, nlp):
-    """The exported weights give the same probabilities as the skops-saved sklearn stages."""
-    stages = load_stages(model_dir)
+def test_artifacts_fast_heads_match_the_sklearn_stage(model_dir, nlp):
+    """The exported weights give the skops-saved sklearn model's probabilities, and the label head
+    gives P(label | claim): the model's label probabilities renormalised."""
+    stage = load_stages(model_dir)["model"]
     bundle = load_model(model_dir)
     sentences = load_sentences(ROOT / "corpus" / "sentences")[::37]
     feats = [featurize(whole_doc_sentence(doc)) for doc in nlp.pipe(s.text for s in sentences)]
-    for name, head in (("claim", bundle.claim), ("label", bundle.label)):
-        expected = stages[name].predict_proba(feats)
-        got = np.vstack([head.predict_proba(f) for f in feats])
-        assert list(head.classes) == [str(c) for c in stages[name].classes_]
-        np.testing.assert_allclose(got, expected, atol=1e-9)
+    expected = stage.predict_proba(feats)
+    assert list(bundle.claim.classes) == [str(c) for c in stage.classes_]
+    np.testing.assert_allclose(np.vstack([bundle.claim.predict_proba(f) for f in feats]), expected, atol=1e-9)
+    columns = [list(bundle.claim.classes).index(c) for c in bundle.label.classes]
+    assert sorted(bundle.label.classes) == ["anecdotal", "promotional", "study-backed"]
+    conditional = expected[:, columns] / expected[:, columns].sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(
+        np.vstack([bundle.label.predict_proba(f) for f in feats]), conditional, atol=1e-9
+    )
 
 
 def test_artifacts_both_stages_at_once_match_each_head(model_dir, nlp):

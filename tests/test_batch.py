@@ -122,7 +122,20 @@ def test_score_existing_dask_scheduler(jsonl, model_dir, tmp_path):
     assert summary.articles == 42 and summary.claims > 200
 
 
-def test_score_resumes_after_sigkill_with_equal_tables(jsonl, model_dir, tmp_path):
+@pytest.fixture()
+def long_jsonl(tmp_path, corpus_rows):
+    """300 real FakeHealth articles (plus one row without text): a run long enough to be killed halfway."""
+    with FAKEHEALTH.open(encoding="utf-8") as handle:
+        rows = [json.loads(next(handle)) for _ in range(300)]
+    path = tmp_path / "long.jsonl"
+    lines = [json.dumps({k: row[k] for k in ("id", "title", "url", "text")}) for row in rows]
+    lines.insert(5, json.dumps({"id": "no-text", "text": "   "}))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_score_resumes_after_sigkill_with_equal_tables(long_jsonl, model_dir, tmp_path):
+    jsonl = long_jsonl
     whole = tmp_path / "whole"
     score_corpus([str(jsonl)], whole, _options(model_dir, workers=1, batch_size=2))
     killed = tmp_path / "killed"
@@ -163,7 +176,7 @@ def test_score_resumes_after_sigkill_with_equal_tables(jsonl, model_dir, tmp_pat
     assert not alive, "workers outlived their killed parent"
     assert not (killed / "claims.parquet").exists()
     with sqlite3.connect(store) as db:
-        assert 10 <= db.execute("SELECT COUNT(*) FROM articles").fetchone()[0] < 42
+        assert 10 <= db.execute("SELECT COUNT(*) FROM articles").fetchone()[0] < 301
     resumed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert resumed.returncode == EXIT_SOME_FAILED, resumed.stderr
     for expected, got in zip(_tables(whole), _tables(killed), strict=True):

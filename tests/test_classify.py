@@ -50,15 +50,12 @@ def test_trained_model_records_article_calibrated_temperatures(model_dir):
     meta = json.loads((model_dir / "meta.json").read_text())
     hyper = meta["hyperparameters"]
     assert "held-out whole articles" in hyper["calibration"]
-    assert 0.05 < hyper["claim_beta"] < 20 and 0.05 < hyper["label_beta"] < 20
+    assert 0.05 < hyper["beta"] < 20
     weights = np.load(model_dir / "weights.npz")
-    assert float(weights["claim_beta"]) == pytest.approx(hyper["claim_beta"], abs=1e-4)
-    assert float(weights["label_beta"]) == pytest.approx(hyper["label_beta"], abs=1e-4)
+    assert float(weights["beta"]) == pytest.approx(hyper["beta"], abs=1e-4)
 
 
-def test_claim_probability_from_four_classes_and_from_a_binary_stage():
+def test_claim_probability_is_one_minus_not_a_claim():
     proba = np.array([[0.1, 0.6, 0.2, 0.1], [0.05, 0.05, 0.1, 0.8]])
     four = ("anecdotal", "none", "promotional", "study-backed")
     np.testing.assert_allclose(claim_probability(proba, four), [0.4, 0.95])
-    binary = np.array([[0.3, 0.7], [0.9, 0.1]])  # a model folder from before the four-class stage
-    np.testing.assert_allclose(claim_probability(binary, ("False", "True")), [0.7, 0.1])
