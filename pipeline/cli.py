@@ -276,7 +276,7 @@ def evaluate(gold, model_dir, out_dir, fullfact, fmt, n_errors, update_baseline,
             "model_path": str(model_dir),
             "gold_path": str(gold),
             "gold_hash": ev.gold_hash(gold),
-            "gold": ev.score_outcomes(outcomes),
+            "gold": {**ev.score_outcomes(outcomes), "intervals": ev.intervals(outcomes)},
         }
         if fullfact:
             result["fullfact_path"] = fullfact
@@ -315,8 +315,9 @@ def compare(corpus_dir, gold, fullfact):
     """Compare model designs: corpus cross-validation, gold articles and Full Fact, in one table.
 
     Trains each design (word n-grams; plus character n-grams; plus cue and
-    context features, as shipped; one four-way model) from the corpus and
-    prints a Markdown table. Takes a few minutes.
+    context features, with a binary claim stage or a four-way model, labels
+    from a separate label stage or from the four-way model as shipped) from
+    the corpus and prints a Markdown table. Takes a few minutes.
     """
     from pipeline.compare import compare as run_compare
     from pipeline.compare import to_markdown

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from scipy.stats import bootstrap
 from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support
 
 from pipeline.checker import Checker
@@ -147,6 +148,66 @@ def score_outcomes(outcomes: Sequence[Outcome]) -> dict:
     }
 
 
+INTERVAL_LEVEL = 0.95
+INTERVAL_RESAMPLES = 1000
+
+
+def _headline(outcomes: Sequence[Outcome]) -> tuple[float, float, float]:
+    """Claim F1, label macro-F1 on found claims and label ECE (as `score_outcomes` computes them)."""
+    gold = np.array([o.gold.claim for o in outcomes])
+    pred = np.array([o.claim for o in outcomes])
+    hits = int((gold & pred).sum())
+    claim_f1 = 2 * hits / (gold.sum() + pred.sum()) if hits else 0.0
+    found = [o for o in outcomes if o.gold.claim and o.claim]
+    if not found:
+        return claim_f1, 0.0, 0.0
+    y_true = [o.gold.label for o in found]
+    y_pred = [o.label for o in found]
+    present = sorted(set(y_true), key=LABEL_NAMES.index)
+    macro = f1_score(y_true, y_pred, labels=present, average="macro", zero_division=0.0)
+    ece = expected_calibration_error(
+        np.array([o.confidence for o in found], dtype=float),
+        np.array([t == q for t, q in zip(y_true, y_pred, strict=True)]),
+    )
+    return claim_f1, float(macro), ece
+
+
+def intervals(
+    outcomes: Sequence[Outcome], *, resamples: int = INTERVAL_RESAMPLES, seed: int = 0
+) -> dict[str, list[float]]:
+    """95% percentile-bootstrap intervals of claim F1, label macro-F1 and label ECE.
+
+    The unit resampled is the article, not the sentence: sentences of one
+    article share a writer and a subject, so they are not independent, and
+    a gold set of a dozen articles is far less certain than its few hundred
+    sentences suggest.
+    """
+    by_article: dict[str, list[Outcome]] = {}
+    for outcome in outcomes:
+        by_article.setdefault(outcome.article, []).append(outcome)
+    groups = list(by_article.values())
+    if len(groups) < 2:
+        return {}
+
+    def statistic(chosen: np.ndarray) -> np.ndarray:
+        return np.array(_headline([o for i in chosen for o in groups[int(i)]]))
+
+    result = bootstrap(
+        (np.arange(len(groups)),),
+        statistic,
+        n_resamples=resamples,
+        confidence_level=INTERVAL_LEVEL,
+        method="percentile",
+        vectorized=False,
+        random_state=seed,
+    )
+    low, high = result.confidence_interval
+    return {
+        name: [round(float(lo), 4), round(float(hi), 4)]
+        for name, lo, hi in zip(("claim_f1", "label_macro_f1", "label_ece"), low, high, strict=True)
+    }
+
+
 def errors(outcomes: Sequence[Outcome], *, limit: int = 40) -> list[dict]:
     """The sentences the pipeline got wrong, most confident mistakes first, for error analysis."""
     wrong = []
@@ -246,6 +307,17 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     return "\n".join(lines)
 
 
+def _interval_lines(found: dict | None) -> list[str]:
+    if not found:
+        return []
+    names = {"claim_f1": "claim F1", "label_macro_f1": "label macro-F1", "label_ece": "label ECE"}
+    spans = ", ".join(f"{names[key]} {lo:.3f}–{hi:.3f}" for key, (lo, hi) in found.items())
+    return [
+        "",
+        f"{INTERVAL_LEVEL:.0%} intervals, resampling whole articles ({INTERVAL_RESAMPLES} bootstrap samples): {spans}.",
+    ]
+
+
 def to_markdown(result: dict) -> str:
     """The evaluation as Markdown tables (what `healthclaims evaluate` prints)."""
     gold = result["gold"]
@@ -280,6 +352,7 @@ def to_markdown(result: dict) -> str:
         "",
         f"Accuracy {labels['accuracy']:.3f}. Calibration: label ECE {gold['calibration']['label_ece']:.3f}, "
         f"claim-probability ECE {gold['calibration']['claim_ece']:.3f}.",
+        *_interval_lines(gold.get("intervals")),
         "",
         "### Confusion matrix (rows gold, columns predicted)",
         _table(

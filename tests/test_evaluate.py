@@ -25,8 +25,12 @@ def eval_dev():
 
 
 @pytest.fixture(scope="module")
-def result(checker, eval_dev):
-    outcomes = ev.run_articles(checker, eval_dev)
+def outcomes(checker, eval_dev):
+    return ev.run_articles(checker, eval_dev)
+
+
+@pytest.fixture(scope="module")
+def result(outcomes):
     return {
         "model": "test",
         "gold_path": str(EVAL_DEV),
@@ -63,6 +67,31 @@ def test_evaluate_metrics_are_consistent(result):
         "absolute",
         "hype",
     }
+
+
+def test_evaluate_intervals_resample_whole_articles(result, outcomes):
+    found = ev.intervals(outcomes, resamples=300)
+    gold = result["gold"]
+    for key, point in (
+        ("claim_f1", gold["claim"]["f1"]),
+        ("label_macro_f1", gold["labels"]["macro_f1"]),
+    ):
+        low, high = found[key]
+        assert low < point < high  # a dozen articles: the interval is wide, and holds the estimate
+    assert 0.0 <= found["label_ece"][0] < found["label_ece"][1] <= 1.0
+    assert ev.intervals(outcomes, resamples=300) == found  # seeded: the same run gives the same figures
+    # With every verdict right, every resample scores perfectly.
+    perfect = [
+        ev.Outcome(o.article, o.gold, o.gold.claim, o.gold.label, 1.0, float(o.gold.claim), o.attrs, "")
+        for o in outcomes
+    ]
+    assert ev.intervals(perfect, resamples=50) == {
+        "claim_f1": [1.0, 1.0],
+        "label_macro_f1": [1.0, 1.0],
+        "label_ece": [0.0, 0.0],
+    }
+    one_article = [o for o in outcomes if o.article == outcomes[0].article]
+    assert ev.intervals(one_article) == {}  # nothing to resample
 
 
 def test_evaluate_match_prefers_largest_overlap(checker):
