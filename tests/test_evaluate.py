@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 
 from pipeline import evaluate as ev
@@ -92,6 +93,18 @@ def test_evaluate_intervals_resample_whole_articles(result, outcomes):
     }
     one_article = [o for o in outcomes if o.article == outcomes[0].article]
     assert ev.intervals(one_article) == {}  # nothing to resample
+
+
+def test_evaluate_ece_if_calibrated_is_the_noise_floor_of_a_perfect_model():
+    rng = np.random.default_rng(1)
+    confidence = rng.uniform(0.4, 1.0, size=90)
+    floor = ev.ece_if_calibrated(confidence)
+    assert 0.0 < floor["p5"] < floor["median"] < floor["p95"] < 0.25  # 90 claims: far from zero
+    many = ev.ece_if_calibrated(rng.uniform(0.4, 1.0, size=20000), draws=50)
+    assert many["p95"] < floor["p5"]  # it shrinks with the number of claims
+    certain = ev.ece_if_calibrated(np.ones(50), draws=50)
+    assert certain == {"median": 0.0, "p5": 0.0, "p95": 0.0}  # always right at confidence 1
+    assert ev.ece_if_calibrated(np.array([])) == {}
 
 
 def test_evaluate_match_prefers_largest_overlap(checker):
