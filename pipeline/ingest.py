@@ -25,6 +25,7 @@ from pipeline.schema import Article
 TEXT_SUFFIXES = {".txt", ".text", ""}
 MARKDOWN_SUFFIXES = {".md", ".markdown"}
 HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
+CORPUS_SUFFIXES = {".jsonl", ".ndjson", ".csv"}  # many articles: `healthclaims score` reads these
 _BINARY_MAGIC = {
     b"%PDF": "PDF",
     b"PK\x03\x04": "a ZIP archive (or a Word/OpenDocument file)",
@@ -79,6 +80,11 @@ def load_article(
     except OSError as err:
         raise NotFoundError(f"{source} cannot be read: {err.strerror}.") from err
     suffix = path.suffix.lower()
+    if suffix in CORPUS_SUFFIXES:
+        raise UnsupportedInputError(
+            f"{source} is a {suffix} file: a corpus of articles, not one article. "
+            f"Score it with 'healthclaims score {source}' (--reports writes a report per article)."
+        )
     kind = "html" if suffix in HTML_SUFFIXES else "markdown" if suffix in MARKDOWN_SUFFIXES else None
     return article_from_bytes(data, name=path.stem, source=str(path), kind=kind, max_bytes=max_bytes)
 

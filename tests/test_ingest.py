@@ -1,4 +1,5 @@
 import http.server
+import json
 import random
 import socket
 import threading
@@ -146,3 +147,13 @@ def test_ingest_url_errors(local_server):
         closed_port = sock.getsockname()[1]
     with pytest.raises(FetchError, match="could not be fetched"):
         load_article(f"http://127.0.0.1:{closed_port}/x", max_bytes=LIMIT, timeout=5)
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv"])
+def test_ingest_points_a_corpus_file_to_score(tmp_path, suffix):
+    """A corpus file given to annotate is refused with the command that reads it, not annotated as prose."""
+    path = tmp_path / f"articles{suffix}"
+    row = {"id": "a1", "text": "Walking 30 minutes a day lowered blood pressure in a 2019 trial."}
+    path.write_text(json.dumps(row) + "\n" if suffix == ".jsonl" else "id,text\na1,Walking helps.\n")
+    with pytest.raises(UnsupportedInputError, match=rf"a corpus of articles.*healthclaims score .*{suffix}"):
+        load_article(str(path), max_bytes=LIMIT)
