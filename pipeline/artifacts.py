@@ -1,8 +1,9 @@
 """Model artifacts: save with skops, load the exported weights fast, check versions.
 
 A model folder holds
-- `stages.skops`: the fitted four-way sklearn Pipeline (see `classify.py`),
-  saved with skops, loadable for retraining, evaluation and inspection;
+- `stages.skops`: the fitted four-way sklearn Pipeline (see `classify.py`)
+  and its inverse temperature, saved with skops, loadable for evaluation
+  and inspection;
 - `weights.npz`: the same model's learned numbers (feature names,
   coefficients, intercepts, the calibration temperature), exported at
   save time and read with `allow_pickle=False`. Prediction uses these, so
@@ -80,9 +81,10 @@ class Encoded:
 class LinearHead:
     """A calibrated linear classifier over named binary features.
 
-    Mirrors DictVectorizer -> Normalizer(l2) -> CalibratedClassifierCV(
-    LogisticRegression, method="temperature", ensemble=False), and scores a
-    whole batch of sentences (an article) with a few array operations.
+    Mirrors DictVectorizer -> Normalizer(l2) -> LogisticRegression, with
+    softmax(beta * decision) as its probabilities (`classify.calibrated_proba`),
+    and scores a whole batch of sentences (an article) with a few array
+    operations.
     """
 
     classes: tuple[str, ...]
@@ -162,17 +164,16 @@ class LinearHead:
         )
 
     @classmethod
-    def from_pipeline(cls, pipe) -> LinearHead:
-        """Export a fitted stage Pipeline (see `classify.build_stage`)."""
+    def from_pipeline(cls, pipe, *, beta: float) -> LinearHead:
+        """Export a fitted stage Pipeline (see `classify.build_linear`) at inverse temperature `beta`."""
         vectorizer = pipe.named_steps["vectorize"]
-        calibrated = pipe.named_steps["classify"].calibrated_classifiers_[0]
-        estimator = calibrated.estimator
+        estimator = pipe.named_steps["classify"]
         return cls(
-            classes=tuple(str(c) for c in pipe.named_steps["classify"].classes_),
+            classes=tuple(str(c) for c in estimator.classes_),
             index={name: i for i, name in enumerate(vectorizer.feature_names_)},
             coef=np.asarray(estimator.coef_, dtype=np.float64),
             intercept=np.asarray(estimator.intercept_, dtype=np.float64),
-            beta=float(np.asarray(calibrated.calibrators[0].beta_)),
+            beta=float(beta),
         )
 
 
@@ -225,15 +226,15 @@ def claim_probability(proba: np.ndarray, classes: Sequence[str]) -> np.ndarray:
     return 1.0 - proba[:, [str(c) for c in classes].index(NOT_A_CLAIM)]
 
 
-def save_model(folder: Path, stage, *, meta: dict) -> Path:
+def save_model(folder: Path, stage, *, beta: float, meta: dict) -> Path:
     """Write stages.skops, weights.npz and meta.json into `folder`."""
     import sklearn
     import skops.io as sio
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    sio.dump({"model": stage}, folder / STAGES_FILE)
-    head = LinearHead.from_pipeline(stage)
+    sio.dump({"model": stage, "beta": float(beta)}, folder / STAGES_FILE)
+    head = LinearHead.from_pipeline(stage, beta=beta)
     np.savez_compressed(
         folder / WEIGHTS_FILE,
         classes=np.array(head.classes),

@@ -23,7 +23,6 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax, softmax
-from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction import DictVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score, precision_recall_fscore_support
@@ -66,29 +65,38 @@ class Example:
     in_article: bool = False  # from a whole labelled article
 
 
-def _vectorize() -> list[tuple[str, object]]:
-    return [("vectorize", DictVectorizer(dtype=np.float64)), ("normalize", Normalizer(norm="l2"))]
-
-
-def _regression(C: float, balanced: bool) -> LogisticRegression:
-    return LogisticRegression(C=C, max_iter=2000, class_weight="balanced" if balanced else None)
-
-
 def build_linear(*, C: float, balanced: bool = False) -> Pipeline:
-    """The stage before calibration: vectorise, normalise, logistic regression.
+    """An untrained stage: vectorise, normalise, logistic regression.
 
-    `balanced` weights each class inversely to its frequency: the label
-    stage is judged by macro-F1, and anecdotes are rare in news.
+    Calibration is one number beside the fitted stage, its inverse
+    temperature (`article_temperature`, `calibrated_proba`). `balanced`
+    weights each class inversely to its frequency: labels are judged by
+    macro-F1, and anecdotes are rare in news.
     """
-    return Pipeline([*_vectorize(), ("classify", _regression(C, balanced))])
-
-
-def build_stage(*, C: float, balanced: bool = False) -> Pipeline:
-    """An untrained stage: vectorise, normalise, temperature-calibrated logistic regression."""
-    calibrated = CalibratedClassifierCV(
-        _regression(C, balanced), method="temperature", cv=CV_FOLDS, ensemble=False, n_jobs=N_JOBS
+    return Pipeline(
+        [
+            ("vectorize", DictVectorizer(dtype=np.float64)),
+            ("normalize", Normalizer(norm="l2")),
+            (
+                "classify",
+                LogisticRegression(C=C, max_iter=2000, class_weight="balanced" if balanced else None),
+            ),
+        ]
     )
-    return Pipeline([*_vectorize(), ("classify", calibrated)])
+
+
+def logits(decision: np.ndarray) -> np.ndarray:
+    """A linear model's decision values as one logit per class.
+
+    A binary model has one column d; its logits are (-d, d), as sklearn's
+    temperature scaling takes them.
+    """
+    return np.column_stack([-decision, decision]) if decision.ndim == 1 else decision
+
+
+def calibrated_proba(stage: Pipeline, X: Sequence[dict[str, float]], beta: float) -> np.ndarray:
+    """Class probabilities of a fitted stage at inverse temperature `beta`: softmax(beta * logits)."""
+    return softmax(beta * logits(stage.decision_function(X)), axis=1)
 
 
 def examples_from_corpus(
@@ -174,15 +182,14 @@ def prune_rare_features(examples: Sequence[Example], *, min_count: int) -> list[
 def fit_temperature(decision: np.ndarray, y: np.ndarray) -> float:
     """The inverse temperature beta minimising the log loss of softmax(beta * logits).
 
-    `decision` is a linear model's decision_function output: one column for
-    a binary model (taken as the logits (-d, d), as sklearn's temperature
-    scaling does), one per class otherwise; `y` holds class indices.
+    `decision` is a linear model's decision_function output (see `logits`);
+    `y` holds class indices.
     """
-    logits = np.column_stack([-decision, decision]) if decision.ndim == 1 else decision
+    scores = logits(decision)
     rows = np.arange(len(y))
 
     def loss(log_beta: float) -> float:
-        return float(-log_softmax(np.exp(log_beta) * logits, axis=1)[rows, y].mean())
+        return float(-log_softmax(np.exp(log_beta) * scores, axis=1)[rows, y].mean())
 
     return float(np.exp(minimize_scalar(loss, bounds=(-5.0, 5.0), method="bounded").x))
 
@@ -220,17 +227,6 @@ def article_temperature(
     return fit_temperature(decision[rows], np.unique(y, return_inverse=True)[1][rows])
 
 
-def set_temperature(stage: Pipeline, beta: float) -> Pipeline:
-    """Replace the temperature a fitted stage was calibrated with (see `article_temperature`)."""
-    stage.named_steps["classify"].calibrated_classifiers_[0].calibrators[0].beta_ = beta
-    return stage
-
-
-def temperature(stage: Pipeline) -> float:
-    """The inverse temperature a fitted stage scales its decisions by."""
-    return float(stage.named_steps["classify"].calibrated_classifiers_[0].calibrators[0].beta_)
-
-
 def claim_targets(examples: Sequence[Example]) -> np.ndarray:
     """The four classes: the label of a claim, `NOT_A_CLAIM` otherwise."""
     return np.array([ex.label if ex.claim else NOT_A_CLAIM for ex in examples])
@@ -243,9 +239,10 @@ def label_columns(classes: Sequence[str]) -> list[int]:
 
 @dataclass(frozen=True, slots=True)
 class TrainedModel:
-    """The fitted four-way stage and its cross-validated metrics."""
+    """The fitted four-way stage, its inverse temperature and its cross-validated metrics."""
 
     stage: Pipeline
+    beta: float
     metrics: dict
     n_examples: int
 
@@ -268,7 +265,7 @@ def train_stages(examples: Sequence[Example], *, cross_validate: bool = True) ->
     y_claim = np.array([ex.claim for ex in examples])
     y_four = claim_targets(examples)
     beta = article_temperature(examples, y_four, C=CLAIM_C, balanced=True)
-    stage = set_temperature(build_stage(C=CLAIM_C, balanced=True).fit(X, y_four), beta)
+    stage = build_linear(C=CLAIM_C, balanced=True).fit(X, y_four)
     metrics: dict = {}
     if cross_validate:
         folds = StratifiedKFold(n_splits=CV_FOLDS, shuffle=True, random_state=SEED)
@@ -303,7 +300,7 @@ def train_stages(examples: Sequence[Example], *, cross_validate: bool = True) ->
             },
             "label_ece": round(expected_calibration_error(label_proba.max(axis=1), label_pred == y_label), 4),
         }
-    return TrainedModel(stage=stage, metrics=metrics, n_examples=len(examples))
+    return TrainedModel(stage=stage, beta=beta, metrics=metrics, n_examples=len(examples))
 
 
 def train_model(
@@ -343,9 +340,9 @@ def train_model(
             "model": "one logistic regression over four classes (not a claim + three labels), class-balanced",
             "C": CLAIM_C,
             "calibration": "temperature, fitted on held-out whole articles",
-            "beta": round(temperature(model.stage), 4),
+            "beta": round(model.beta, 4),
         },
         "cv_metrics": model.metrics,
     }
-    save_model(out_dir, model.stage, meta=meta)
+    save_model(out_dir, model.stage, beta=model.beta, meta=meta)
     return meta

@@ -10,8 +10,8 @@ Every design is scored the same three ways in one run:
 - the Full Fact benchmark's mapped claims (label macro-F1).
 The model scored on eval-dev and Full Fact is calibrated as the product is
 (temperatures fitted on held-out whole articles); cross-validation reports
-F1 only, which calibration does not change. `healthclaims compare` prints
-the table; the README keeps the latest one.
+F1 only, from the uncalibrated models (inverse temperature 1).
+`healthclaims compare` prints the table; the README keeps the latest one.
 """
 
 from __future__ import annotations
@@ -22,13 +22,13 @@ from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
-from sklearn.base import clone
 from sklearn.metrics import f1_score, precision_recall_fscore_support
 from sklearn.model_selection import StratifiedKFold
+from sklearn.pipeline import Pipeline
 from spacy.language import Language
 
 from pipeline import evaluate as ev
-from pipeline.artifacts import NOT_A_CLAIM, LinearHead, claim_probability
+from pipeline.artifacts import NOT_A_CLAIM, claim_probability
 from pipeline.classify import (
     CLAIM_C,
     CV_FOLDS,
@@ -36,11 +36,11 @@ from pipeline.classify import (
     SEED,
     Example,
     article_temperature,
-    build_stage,
+    build_linear,
+    calibrated_proba,
     claim_targets,
     examples_from_corpus,
     prune_rare_features,
-    set_temperature,
 )
 from pipeline.corpus import GoldArticle, load_gold_articles, load_sentences
 from pipeline.extract import precedence_label, sentences_from_doc, whole_doc_sentence
@@ -111,34 +111,46 @@ DESIGNS = (
 
 
 class Fitted:
-    """A design trained on some examples: claim probabilities and labels for feature dicts."""
+    """A design trained on some examples: claim probabilities and labels for feature dicts.
+
+    Its stages start at inverse temperature 1 (the plain logistic
+    regression); `calibrate` fits the temperatures as the product does.
+    """
 
     def __init__(self, design: Design, features: Sequence[dict], claims: Sequence[bool], labels: Sequence):
         self.design = design
+        self.stages: dict[str, Pipeline] = {}
+        self.betas: dict[str, float] = {}
         if "four-way" in (design.claims, design.labels):
             target = [label if claim else NOT_A_CLAIM for claim, label in zip(claims, labels, strict=True)]
-            self.four = clone(build_stage(C=CLAIM_C, balanced=True)).fit(features, target)
+            self.stages["four"] = build_linear(C=CLAIM_C, balanced=True).fit(features, target)
         if design.claims == "binary":
-            self.claim = clone(build_stage(C=BINARY_CLAIM_C)).fit(features, np.asarray(claims))
+            self.stages["claim"] = build_linear(C=BINARY_CLAIM_C).fit(features, np.asarray(claims))
         if design.labels == "label-stage":
             claim_feats = [f for f, c in zip(features, claims, strict=True) if c]
-            self.label = clone(build_stage(C=LABEL_C, balanced=True)).fit(
+            self.stages["label"] = build_linear(C=LABEL_C, balanced=True).fit(
                 claim_feats, [lab for lab in labels if lab]
             )
 
     def calibrate(self, examples: Sequence[Example]) -> Fitted:
         """Temperatures fitted on held-out whole articles, as `classify.train_stages` does for the product."""
-        if hasattr(self, "four"):
-            target = claim_targets(examples)
-            set_temperature(self.four, article_temperature(examples, target, C=CLAIM_C, balanced=True))
-        if hasattr(self, "claim"):
-            claims = np.array([ex.claim for ex in examples])
-            set_temperature(self.claim, article_temperature(examples, claims, C=BINARY_CLAIM_C))
-        if hasattr(self, "label"):
-            claimed = [ex for ex in examples if ex.claim]
-            labels = np.array([ex.label for ex in claimed])
-            set_temperature(self.label, article_temperature(claimed, labels, C=LABEL_C, balanced=True))
+        claimed = [ex for ex in examples if ex.claim]
+        fits = {
+            "four": lambda: article_temperature(examples, claim_targets(examples), C=CLAIM_C, balanced=True),
+            "claim": lambda: article_temperature(
+                examples, np.array([ex.claim for ex in examples]), C=BINARY_CLAIM_C
+            ),
+            "label": lambda: article_temperature(
+                claimed, np.array([ex.label for ex in claimed]), C=LABEL_C, balanced=True
+            ),
+        }
+        self.betas = {name: fits[name]() for name in self.stages}
         return self
+
+    def _proba(self, name: str, features: Sequence[dict]) -> tuple[np.ndarray, list[str]]:
+        stage = self.stages[name]
+        proba = calibrated_proba(stage, features, self.betas.get(name, 1.0))
+        return proba, [str(c) for c in stage.classes_]
 
     def predict(
         self, features: Sequence[dict], records: Sequence[Sentence] | None = None
@@ -150,19 +162,17 @@ class Fitted:
         """
         if not features:
             return np.zeros(0), [], np.zeros(0)
-        if hasattr(self, "four"):
-            proba = self.four.predict_proba(features)
-            classes = [str(c) for c in self.four.classes_]
         if self.design.claims == "four-way":
-            claim_p = claim_probability(proba, classes)
+            claim_p = claim_probability(*self._proba("four", features))
         else:
-            claim_p = self.claim.predict_proba(features)[:, 1]
+            claim_p = self._proba("claim", features)[0][:, 1]
         if self.design.labels == "four-way":  # as the product's label head (`ModelBundle.label`)
-            names = [c for c in classes if c != NOT_A_CLAIM]
-            label_p = LinearHead.from_pipeline(self.four).restricted(names).predict_many(features).proba
+            proba, classes = self._proba("four", features)
+            columns = [i for i, c in enumerate(classes) if c != NOT_A_CLAIM]
+            label_p = proba[:, columns] / proba[:, columns].sum(axis=1, keepdims=True)
+            names = [classes[i] for i in columns]
         else:
-            label_p = self.label.predict_proba(features)
-            names = [str(c) for c in self.label.classes_]
+            label_p, names = self._proba("label", features)
         chosen = [names[b] for b in label_p.argmax(axis=1)]
         if records is not None:
             chosen = [precedence_label(label, rec) for label, rec in zip(chosen, records, strict=True)]

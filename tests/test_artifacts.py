@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from pipeline.artifacts import load_model, load_stages
+from pipeline.classify import calibrated_proba
 from pipeline.corpus import load_sentences
 from pipeline.errors import ModelCorruptError, ModelError, ModelLabelError, ModelVersionError
 from pipeline.extract import whole_doc_sentence
@@ -23,11 +24,13 @@ def model_copy(model_dir, tmp_path):
 def test_artifacts_fast_heads_match_the_sklearn_stage(model_dir, nlp):
     """The exported weights give the skops-saved sklearn model's probabilities, and the label head
     gives P(label | claim): the model's label probabilities renormalised."""
-    stage = load_stages(model_dir)["model"]
+    stages = load_stages(model_dir)
+    stage = stages["model"]
     bundle = load_model(model_dir)
     sentences = load_sentences(ROOT / "corpus" / "sentences")[::37]
     feats = [featurize(whole_doc_sentence(doc)) for doc in nlp.pipe(s.text for s in sentences)]
-    expected = stage.predict_proba(feats)
+    expected = calibrated_proba(stage, feats, stages["beta"])
+    assert stages["beta"] == bundle.claim.beta == bundle.label.beta
     assert list(bundle.claim.classes) == [str(c) for c in stage.classes_]
     np.testing.assert_allclose(np.vstack([bundle.claim.predict_proba(f) for f in feats]), expected, atol=1e-9)
     columns = [list(bundle.claim.classes).index(c) for c in bundle.label.classes]

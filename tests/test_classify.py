@@ -13,7 +13,7 @@ from sklearn.model_selection import KFold, cross_val_predict
 from sklearn.pipeline import Pipeline
 
 from pipeline.artifacts import claim_probability
-from pipeline.classify import build_stage, examples_from_corpus, fit_temperature
+from pipeline.classify import build_linear, examples_from_corpus, fit_temperature
 from pipeline.corpus import load_sentences
 
 CORPUS = Path(__file__).parent.parent / "corpus"
@@ -34,7 +34,7 @@ def test_fit_temperature_agrees_with_sklearn_on_binary_decisions(nlp):
     sentences = load_sentences(CORPUS / "sentences")[:1500]
     examples = examples_from_corpus(nlp, sentences, [])
     y = np.array([ex.claim for ex in examples])
-    X = Pipeline(build_stage(C=4.0).steps[:-1]).fit_transform([ex.features for ex in examples])
+    X = Pipeline(build_linear(C=4.0).steps[:-1]).fit_transform([ex.features for ex in examples])
     folds = KFold(n_splits=5)
     calibrated = CalibratedClassifierCV(
         LogisticRegression(C=4.0, max_iter=2000), method="temperature", cv=folds, ensemble=False
