@@ -99,3 +99,12 @@ def test_artifacts_corrupt_skops_refused(model_copy):
     (model_copy / "stages.skops").write_bytes(b"not a zip file")
     with pytest.raises(ModelCorruptError, match=r"\[E304\]"):
         load_stages(model_copy)
+
+
+def test_artifacts_older_model_format_refused(model_copy):
+    """A model folder from before the four-way model (format 1: separate claim and label stages)."""
+    meta = json.loads((model_copy / "meta.json").read_text())
+    meta["format"] = 1
+    (model_copy / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelVersionError, match=r"\[E302\] .*model format 1, this healthclaims reads format 2"):
+        load_model(model_copy)
