@@ -106,5 +106,7 @@ def test_artifacts_older_model_format_refused(model_copy):
     meta = json.loads((model_copy / "meta.json").read_text())
     meta["format"] = 1
     (model_copy / "meta.json").write_text(json.dumps(meta))
-    with pytest.raises(ModelVersionError, match=r"\[E302\] .*model format 1, this healthclaims reads format 2"):
+    with pytest.raises(
+        ModelVersionError, match=r"\[E302\] .*model format 1, this healthclaims reads format 2"
+    ):
         load_model(model_copy)

@@ -101,7 +101,20 @@ def test_every_cue_phrase_is_found_by_the_cue_component(nlp):
         "hedge",
         "absolute",
         "citation",
+        "plan",
     }
+
+
+def test_plan_cues_tell_a_wish_from_a_promised_benefit(nlp):
+    """TAXONOMY.md: hopes and plans are not claims, while "offers new hope" is promotional hype."""
+    from pipeline.extract import whole_doc_sentence
+
+    wish = whole_doc_sentence(nlp("The team hopes to test the implant in a larger trial next year."))
+    promise = whole_doc_sentence(
+        nlp("The therapy has emerged as an alternative, offering new hope for sufferers.")
+    )
+    assert "plan" in wish.cue_kinds and "promotion" not in wish.cue_kinds
+    assert "promotion" in promise.cue_kinds and "plan" not in promise.cue_kinds
 
 
 def test_regex_cues_find_citations_acronyms_and_percentages(nlp):
