@@ -328,7 +328,7 @@ def load_model(folder: Path) -> ModelBundle:
 
 
 def load_stages(folder: Path) -> dict:
-    """The fitted sklearn stages from stages.skops, trusting only the types we save."""
+    """The fitted sklearn stage and its temperature from stages.skops, trusting only the types we save."""
     import skops.io as sio
 
     path = Path(folder) / STAGES_FILE

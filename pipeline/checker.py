@@ -1,4 +1,4 @@
-"""Checker: the spaCy stage plus the two learned stages, article in, report out."""
+"""Checker: the spaCy stage plus the learned four-way model, article in, report out."""
 
 from __future__ import annotations
 

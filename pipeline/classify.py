@@ -135,16 +135,6 @@ def examples_from_corpus(
     return examples
 
 
-@dataclass(frozen=True, slots=True)
-class TrainedStages:
-    """The fitted claim and label stages with their cross-validated metrics."""
-
-    claim: Pipeline
-    label: Pipeline
-    metrics: dict
-    n_examples: int
-
-
 def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, *, bins: int = 10) -> float:
     """Mean gap between confidence and accuracy over equal-width confidence bins."""
     confidence, correct = np.asarray(confidence, dtype=float), np.asarray(correct, dtype=float)
@@ -247,7 +237,7 @@ class TrainedModel:
     n_examples: int
 
 
-def train_stages(examples: Sequence[Example], *, cross_validate: bool = True) -> TrainedModel:
+def train_four_way(examples: Sequence[Example], *, cross_validate: bool = True) -> TrainedModel:
     """Fit the four-way model on the examples; report cross-validated figures when asked.
 
     One class-balanced logistic regression tells four classes apart: not a
@@ -311,7 +301,7 @@ def train_model(
     cross_validate: bool = True,
     reviewed: Sequence[GoldSentence] = (),
 ) -> dict:
-    """Train both stages from `corpus_dir` (plus `reviewed` sentences) and save the model into `out_dir`.
+    """Train the model from `corpus_dir` (plus `reviewed` sentences) and save it into `out_dir`.
 
     A reviewed sentence is a correction made on real text; it enters
     training `REVIEW_WEIGHT` times, so that a handful of corrections can move
@@ -327,7 +317,7 @@ def train_model(
     if not sentences and not articles:
         raise CorpusError(f"No labelled data under {corpus_dir} (expected sentences/*.jsonl or articles/).")
     examples = examples_from_corpus(nlp, sentences, articles)
-    model = train_stages(examples, cross_validate=cross_validate)
+    model = train_four_way(examples, cross_validate=cross_validate)
     meta = {
         "corpus": str(corpus_dir),
         "corpus_hash": corpus_hash(corpus_dir),

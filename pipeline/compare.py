@@ -133,7 +133,7 @@ class Fitted:
             )
 
     def calibrate(self, examples: Sequence[Example]) -> Fitted:
-        """Temperatures fitted on held-out whole articles, as `classify.train_stages` does for the product."""
+        """Temperatures fitted on held-out whole articles, as `classify.train_four_way` does for the product."""
         claimed = [ex for ex in examples if ex.claim]
         fits = {
             "four": lambda: article_temperature(examples, claim_targets(examples), C=CLAIM_C, balanced=True),
