@@ -105,6 +105,18 @@ def test_every_cue_phrase_is_found_by_the_cue_component(nlp):
     }
 
 
+def test_a_group_is_an_anecdote_cue_only_with_an_experience_verb(nlp):
+    """ "many users find" is an anecdote (TAXONOMY.md); "many men who undergo a biopsy" is not."""
+    from pipeline.extract import whole_doc_sentence
+
+    group = whole_doc_sentence(
+        nlp("An accurate test would mean that many men who now undergo biopsy could skip it.")
+    )
+    told = whole_doc_sentence(nlp("Many women say the cream eased their hot flushes within a week."))
+    assert "anecdote" not in group.cue_kinds
+    assert "anecdote" in told.cue_kinds
+
+
 def test_plan_cues_tell_a_wish_from_a_promised_benefit(nlp):
     """TAXONOMY.md: hopes and plans are not claims, while "offers new hope" is promotional hype."""
     from pipeline.extract import whole_doc_sentence
