@@ -60,21 +60,13 @@ class Encoded:
     flat: np.ndarray  # (total features,)
     lengths: np.ndarray  # (n_sentences,)
 
-    def take(self, rows: np.ndarray, mapping: np.ndarray) -> Encoded:
-        """The given sentences only, their indices translated by `mapping` (-1 drops a feature)."""
-        owner = np.repeat(np.arange(len(self.lengths)), self.lengths)
-        chosen = np.zeros(len(self.lengths), dtype=bool)
-        chosen[rows] = True
-        keep = chosen[owner]
-        mapped = mapping[self.flat[keep]]
-        known = mapped >= 0
-        # Renumber the chosen sentences 0..len(rows)-1 in the order given.
-        new_number = np.empty(len(self.lengths), dtype=np.intp)
-        new_number[rows] = np.arange(len(rows))
-        new_owner = new_number[owner[keep][known]]
-        order = np.argsort(new_owner, kind="stable")
-        lengths = np.bincount(new_owner, minlength=len(rows)).astype(np.intp)
-        return Encoded(flat=mapped[known][order], lengths=lengths)
+    def take(self, rows: np.ndarray) -> Encoded:
+        """The given sentences only, in the order given."""
+        starts = np.concatenate(([0], np.cumsum(self.lengths)[:-1]))[rows]
+        lengths = self.lengths[rows]
+        new_starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+        positions = np.arange(int(lengths.sum())) + np.repeat(starts - new_starts, lengths)
+        return Encoded(flat=self.flat[positions], lengths=lengths)
 
 
 @dataclass(frozen=True)
@@ -190,10 +182,6 @@ class ModelBundle:
     claim: LinearHead
     label: LinearHead
 
-    def __post_init__(self) -> None:
-        # Both heads share one feature index, so a sentence is looked up once.
-        object.__setattr__(self, "_same_index", np.arange(len(self.claim.index), dtype=np.intp))
-
     def predict(
         self, features: list[dict[str, float]], *, threshold: float, explain: int = 0
     ) -> tuple[np.ndarray, np.ndarray, Prediction | None]:
@@ -204,8 +192,8 @@ class ModelBundle:
         rows = np.flatnonzero(claim_p >= threshold)
         if not rows.size:
             return claim_p, rows, None
-        label_input = encoded.take(rows, self._same_index)
-        return claim_p, rows, self.label.predict_encoded(label_input, explain=explain)
+        # Both heads share one feature index, so a sentence is looked up once.
+        return claim_p, rows, self.label.predict_encoded(encoded.take(rows), explain=explain)
 
     def claim_probability(self, proba: np.ndarray) -> np.ndarray:
         """P(claim) from the four-way head's class probabilities: 1 - P(not a claim)."""

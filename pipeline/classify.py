@@ -5,9 +5,10 @@ DictVectorizer -> L2 Normalizer -> class-balanced logistic regression over
 four classes (not a claim and the three labels), calibrated by temperature
 scaling. P(claim) is one minus P(not a claim); a claim's label probabilities
 are P(label | claim), the softmax of the three label columns alone. The
-temperature is fitted on predictions for whole articles of the corpus, each predicted by a model that never saw it: the product
-reads whole articles, and held-out articles are the nearest thing in the
-corpus to text nobody here wrote (standalone sentences, predicted by
+temperature is fitted on predictions for whole articles of the corpus,
+each predicted by a model that never saw it: the product reads whole
+articles, and held-out articles are the nearest thing in the corpus to
+text nobody here wrote (standalone sentences, predicted by
 sentence-level cross-validation, give overconfident probabilities on real
 news). This module builds, trains and cross-validates the model;
 `artifacts.py` saves and loads it.

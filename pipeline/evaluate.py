@@ -106,19 +106,13 @@ def score_outcomes(outcomes: Sequence[Outcome]) -> dict:
                 "support": int(support[i]),
             }
     present = sorted(set(y_true), key=LABEL_NAMES.index)
-    macro = (
-        float(f1_score(y_true, y_pred, labels=present, average="macro", zero_division=0.0)) if found else 0.0
-    )
+    _, macro, label_ece = _headline(outcomes)
 
     rows = [NOT_A_CLAIM, *LABEL_NAMES]
     matrix = confusion_matrix(
         [o.gold.label if o.gold.claim else NOT_A_CLAIM for o in outcomes],
         [o.label if o.claim else NOT_A_CLAIM for o in outcomes],
         labels=rows,
-    )
-    label_ece = expected_calibration_error(
-        np.array([o.confidence for o in found], dtype=float),
-        np.array([o.label == o.gold.label for o in found]),
     )
     claim_ece = expected_calibration_error(
         np.array([o.claim_probability for o in outcomes]), gold_claim.astype(float)
