@@ -12,7 +12,13 @@ from spacy.tokens import Doc
 from spacy.util import minibatch
 
 from pipeline.artifacts import ModelBundle, load_model
-from pipeline.extract import PRECEDENCE_EVIDENCE, precedence_label, sentence_attributes, sentences_from_doc
+from pipeline.extract import (
+    PRECEDENCE_EVIDENCE,
+    precedence_label,
+    sentence_attributes,
+    sentences_from_doc,
+    vague_evidence,
+)
 from pipeline.features import featurize
 from pipeline.flags import review_flags
 from pipeline.nlp import build_nlp
@@ -163,7 +169,7 @@ class Checker:
             confidence = proba[classes.index(chosen)]
         label = _LABELS[chosen]
         attributes = sentence_attributes(sent)
-        attributes["vague_evidence"] = label == Label.STUDY and not article_cites
+        attributes["vague_evidence"] = label == Label.STUDY and vague_evidence(sent, article_cites=article_cites)
         return Claim(
             id=f"{article.id}:c{number}",
             text=sent.text,

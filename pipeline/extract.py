@@ -253,6 +253,19 @@ def sentence_attributes(sentence: Sentence) -> dict[str, bool]:
     }
 
 
+def vague_evidence(sentence: Sentence, *, article_cites: bool) -> bool:
+    """Whether a study-backed claim leans on research nobody identifies (TAXONOMY.md's `vague_evidence`).
+
+    It is vague when the article names no checkable source anywhere, or when
+    the sentence itself appeals to unnamed research ("earlier studies found",
+    "has been shown to", "experts say": a `vague` cue) and names no source of
+    its own. A sentence that refers back to the article's own study ("the
+    researchers found") is not vague.
+    """
+    kinds = sentence.cue_kinds
+    return not article_cites or ("vague" in kinds and "citation" not in kinds)
+
+
 PRECEDENCE_EVIDENCE = "rule: an anecdote cue outranks promotional (taxonomy precedence)"
 
 

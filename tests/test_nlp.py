@@ -102,6 +102,7 @@ def test_every_cue_phrase_is_found_by_the_cue_component(nlp):
         "absolute",
         "citation",
         "plan",
+        "vague",
     }
 
 
@@ -127,6 +128,52 @@ def test_plan_cues_tell_a_wish_from_a_promised_benefit(nlp):
     )
     assert "plan" in wish.cue_kinds and "promotion" not in wish.cue_kinds
     assert "promotion" in promise.cue_kinds and "plan" not in promise.cue_kinds
+
+
+@pytest.mark.parametrize(
+    ("text", "vague"),
+    [
+        ("Earlier studies found that people with those conditions had more complications.", True),
+        ("Research has shown that many patients keep losing vision on eye drops.", True),
+        ("Metformin has been shown to switch on an enzyme that slows tumour growth.", True),
+        ("Bright light soon after waking helps reset the body clock, experts say.", True),
+        # A sentence that refers back to the article's own study names it.
+        ("The researchers found that women taking the drug had fewer night sweats.", False),
+        ("These studies show that coaching can begin the week a concern is raised.", False),
+        ("Professor Ferrer's earlier research showed that the oil kills lice.", False),
+    ],
+)
+def test_vague_cues_mark_appeals_to_unnamed_research(nlp, text, vague):
+    """TAXONOMY.md's vague_evidence: research the article never identifies ("studies show")."""
+    from pipeline.extract import whole_doc_sentence
+
+    assert ("vague" in whole_doc_sentence(nlp(text)).cue_kinds) is vague
+
+
+def test_vague_evidence_needs_unnamed_research_or_an_article_without_sources(nlp):
+    from pipeline.extract import sentences_from_doc, vague_evidence
+
+    named, unnamed, own = sentences_from_doc(
+        nlp(
+            "The study, published in the Journal of Bone Research, found that the drug slowed bone loss. "
+            "Other studies have shown that it can cause jaw problems. "
+            "Earlier trials in Denmark, reported in The Lancet, found the same."
+        )
+    )
+    assert not vague_evidence(named, article_cites=True)
+    assert vague_evidence(unnamed, article_cites=True)
+    assert not vague_evidence(own, article_cites=True)  # the sentence names its own source
+    assert vague_evidence(named, article_cites=False)
+
+
+def test_an_institution_citation_needs_a_name(nlp):
+    """ "an Austrian hospital" or "our hospital" names nothing a reader could check."""
+    doc = nlp(
+        "Patients at an Austrian hospital did well. Our hospital agrees. "
+        "Doctors at Southmead Hospital and Boston University disagree."
+    )
+    found = {span.text for span in doc.spans["hc_cues"] if span.label_ == "citation"}
+    assert found == {"Southmead Hospital", "Boston University"}
 
 
 def test_regex_cues_find_citations_acronyms_and_percentages(nlp):

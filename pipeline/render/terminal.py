@@ -19,6 +19,7 @@ CUE_STYLE = {
     "hedge": "italic",
     "absolute": "bold red",
     "citation": "underline cyan",
+    "vague": "underline red",
 }
 
 
