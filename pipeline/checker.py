@@ -169,7 +169,9 @@ class Checker:
             confidence = proba[classes.index(chosen)]
         label = _LABELS[chosen]
         attributes = sentence_attributes(sent)
-        attributes["vague_evidence"] = label == Label.STUDY and vague_evidence(sent, article_cites=article_cites)
+        attributes["vague_evidence"] = label == Label.STUDY and vague_evidence(
+            sent, article_cites=article_cites
+        )
         return Claim(
             id=f"{article.id}:c{number}",
             text=sent.text,

@@ -64,6 +64,7 @@ class Example:
     label: str | None
     source: str  # the corpus section or the article it came from
     in_article: bool = False  # from a whole labelled article
+    text: str = ""  # the sentence, for designs that read raw text (`compare.py`)
 
 
 def build_linear(*, C: float, balanced: bool = False) -> Pipeline:
@@ -123,7 +124,9 @@ def examples_from_corpus(
         if record is None or not record.candidate:
             continue
         previous = whole_doc_sentence(context_docs[gold.context]) if gold.context else None
-        examples.append(Example(featurizer(record, previous), gold.claim, gold.label, gold.section))
+        examples.append(
+            Example(featurizer(record, previous), gold.claim, gold.label, gold.section, text=record.text)
+        )
     for article, doc in zip(articles, nlp.pipe(a.text for a in articles), strict=True):
         records = sentences_from_doc(doc)
         for i, (record, gold) in enumerate(zip(records, align(records, article.sentences), strict=True)):
@@ -131,7 +134,14 @@ def examples_from_corpus(
                 continue
             previous = records[i - 1] if i else None
             examples.append(
-                Example(featurizer(record, previous), gold.claim, gold.label, article.id, in_article=True)
+                Example(
+                    featurizer(record, previous),
+                    gold.claim,
+                    gold.label,
+                    article.id,
+                    in_article=True,
+                    text=record.text,
+                )
             )
     return examples
 
@@ -159,13 +169,7 @@ def prune_rare_features(examples: Sequence[Example], *, min_count: int) -> list[
     """
     counts = Counter(name for ex in examples for name in ex.features)
     return [
-        Example(
-            {k: v for k, v in ex.features.items() if counts[k] >= min_count},
-            ex.claim,
-            ex.label,
-            ex.source,
-            ex.in_article,
-        )
+        replace(ex, features={k: v for k, v in ex.features.items() if counts[k] >= min_count})
         for ex in examples
     ]
 

@@ -4,6 +4,8 @@ Each design is a featuriser plus where its claims and labels come from:
 claims from a binary claim stage or from a four-class model (not a claim +
 three labels; 1 - P(not a claim)), labels from a stage trained on claims or
 from that four-class model. The product ships the one four-class model.
+One design is spaCy's own text classifier, trained from scratch on the
+sentence text alone (`TextcatFitted`).
 Every design is scored the same three ways in one run:
 - 5-fold cross-validation on the corpus (claim F1, label macro-F1 on claims);
 - the eval-dev articles, through our own segmentation, as `evaluate` does;
@@ -16,16 +18,20 @@ F1 only, from the uncalibrated models (inverse temperature 1).
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
+import spacy
 from sklearn.metrics import f1_score, precision_recall_fscore_support
 from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
 from spacy.language import Language
+from spacy.training import Example as SpacyExample
+from spacy.util import fix_random_seed, minibatch
 
 from pipeline import evaluate as ev
 from pipeline.artifacts import NOT_A_CLAIM, claim_probability
@@ -82,6 +88,7 @@ class Design:
     labels: str = (
         "label-stage"  # "label-stage": a classifier trained on claims; "four-way": the 4-class model
     )
+    model: str = "linear"  # "linear": logistic regression over the features; "textcat": spaCy's textcat
 
 
 DESIGNS = (
@@ -107,7 +114,19 @@ DESIGNS = (
         featurize,
         labels="four-way",
     ),
+    Design(
+        "spaCy textcat, one 4-way model",
+        "spaCy's own text classifier (its default ensemble: a CNN over hashed word embeddings beside a bag of"
+        " words), trained from scratch on the sentence text alone; claims and labels as the shipped model",
+        featurize,
+        labels="four-way",
+        model="textcat",
+    ),
 )
+
+TEXTCAT_EPOCHS = 4  # passes over the corpus; held-out figures peak at 3 to 4
+TEXTCAT_DROPOUT = 0.2
+TEXTCAT_BATCH = 32
 
 
 class Fitted:
@@ -153,12 +172,16 @@ class Fitted:
         return proba, [str(c) for c in stage.classes_]
 
     def predict(
-        self, features: Sequence[dict], records: Sequence[Sentence] | None = None
+        self,
+        features: Sequence[dict],
+        texts: Sequence[str],
+        records: Sequence[Sentence] | None = None,
     ) -> tuple[np.ndarray, list[str], np.ndarray]:
         """(claim probability, label, label confidence) for each feature dict.
 
         With the sentences' `records`, labels follow the taxonomy's precedence
-        as the product's do (`extract.precedence_label`).
+        as the product's do (`extract.precedence_label`). A linear design
+        reads the features, not the `texts`.
         """
         if not features:
             return np.zeros(0), [], np.zeros(0)
@@ -166,18 +189,91 @@ class Fitted:
             claim_p = claim_probability(*self._proba("four", features))
         else:
             claim_p = self._proba("claim", features)[0][:, 1]
-        if self.design.labels == "four-way":  # as the product's label head (`ModelBundle.label`)
-            proba, classes = self._proba("four", features)
-            columns = [i for i, c in enumerate(classes) if c != NOT_A_CLAIM]
-            label_p = proba[:, columns] / proba[:, columns].sum(axis=1, keepdims=True)
-            names = [classes[i] for i in columns]
+        if self.design.labels == "four-way":
+            label_p, names = label_given_claim(*self._proba("four", features))
         else:
             label_p, names = self._proba("label", features)
-        chosen = [names[b] for b in label_p.argmax(axis=1)]
-        if records is not None:
-            chosen = [precedence_label(label, rec) for label, rec in zip(chosen, records, strict=True)]
-        confidence = label_p[np.arange(len(chosen)), [names.index(label) for label in chosen]]
-        return claim_p, chosen, confidence
+        return (claim_p, *_choose(label_p, names, records))
+
+
+def label_given_claim(proba: np.ndarray, classes: Sequence[str]) -> tuple[np.ndarray, list[str]]:
+    """P(label | claim) from a four-class model: its label columns renormalised, as `ModelBundle.label`."""
+    columns = [i for i, c in enumerate(classes) if c != NOT_A_CLAIM]
+    label_p = proba[:, columns] / proba[:, columns].sum(axis=1, keepdims=True)
+    return label_p, [classes[i] for i in columns]
+
+
+def _choose(
+    label_p: np.ndarray, names: Sequence[str], records: Sequence[Sentence] | None
+) -> tuple[list[str], np.ndarray]:
+    """The most probable label (after the taxonomy's precedence, given the records) and its probability."""
+    chosen = [names[b] for b in label_p.argmax(axis=1)]
+    if records is not None:
+        chosen = [precedence_label(label, rec) for label, rec in zip(chosen, records, strict=True)]
+    return chosen, label_p[np.arange(len(chosen)), [names.index(label) for label in chosen]]
+
+
+class TextcatFitted:
+    """spaCy's own text classifier as a design: `textcat` with its default model, four exclusive classes.
+
+    It starts from `spacy.blank("en")` and learns from the corpus sentences'
+    text alone (no cues, entities or previous sentence), `TEXTCAT_EPOCHS`
+    passes of minibatch updates, seeded. Its softmax is used as it comes out
+    of training (no temperature).
+    """
+
+    def __init__(self, design: Design, examples: Sequence[Example]):
+        self.design = design
+        fix_random_seed(SEED)
+        self.nlp = spacy.blank("en")
+        textcat = self.nlp.add_pipe("textcat")
+        self.classes = [NOT_A_CLAIM, *(label.value for label in LABELS)]
+        for name in self.classes:
+            textcat.add_label(name)
+        train = [
+            SpacyExample.from_dict(
+                self.nlp.make_doc(ex.text),
+                {
+                    "cats": {
+                        name: float(name == (ex.label if ex.claim else NOT_A_CLAIM)) for name in self.classes
+                    }
+                },
+            )
+            for ex in examples
+        ]
+        optimizer = self.nlp.initialize(lambda: train)
+        shuffle = random.Random(SEED).shuffle
+        for _ in range(TEXTCAT_EPOCHS):
+            shuffle(train)
+            for batch in minibatch(train, size=TEXTCAT_BATCH):
+                self.nlp.update(batch, sgd=optimizer, drop=TEXTCAT_DROPOUT)
+
+    def calibrate(self, examples: Sequence[Example]) -> TextcatFitted:
+        return self
+
+    def predict(
+        self,
+        features: Sequence[dict],
+        texts: Sequence[str],
+        records: Sequence[Sentence] | None = None,
+    ) -> tuple[np.ndarray, list[str], np.ndarray]:
+        """As `Fitted.predict`, from the texts."""
+        if not texts:
+            return np.zeros(0), [], np.zeros(0)
+        proba = np.array([[doc.cats[name] for name in self.classes] for doc in self.nlp.pipe(texts)])
+        return (
+            claim_probability(proba, self.classes),
+            *_choose(*label_given_claim(proba, self.classes), records),
+        )
+
+
+def fit_design(design: Design, examples: Sequence[Example]) -> Fitted | TextcatFitted:
+    """A design trained on some corpus examples (uncalibrated)."""
+    if design.model == "textcat":
+        return TextcatFitted(design, examples)
+    return Fitted(
+        design, [ex.features for ex in examples], [ex.claim for ex in examples], [ex.label for ex in examples]
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,8 +295,8 @@ def cross_validate(design: Design, examples) -> dict[str, float]:
     label_pred = np.array([NOT_A_CLAIM] * len(examples), dtype=object)
     folds = StratifiedKFold(n_splits=CV_FOLDS, shuffle=True, random_state=SEED)
     for train, test in folds.split(feats, labels):
-        fitted = Fitted(design, [feats[i] for i in train], claims[train], [examples[i].label for i in train])
-        claim_p, label, _ = fitted.predict([feats[i] for i in test])
+        fitted = fit_design(design, [examples[i] for i in train])
+        claim_p, label, _ = fitted.predict([feats[i] for i in test], [examples[i].text for i in test])
         claim_pred[test] = claim_p >= 0.5
         label_pred[test] = label
     _, _, claim_f1, _ = precision_recall_fscore_support(claims, claim_pred, average="binary")
@@ -208,14 +304,17 @@ def cross_validate(design: Design, examples) -> dict[str, float]:
     return {"cv_claim_f1": round(float(claim_f1), 4), "cv_label_macro_f1": round(float(label_f1), 4)}
 
 
-def score_gold(fitted: Fitted, nlp: Language, articles: Sequence[GoldArticle], threshold: float) -> dict:
+def score_gold(
+    fitted: Fitted | TextcatFitted, nlp: Language, articles: Sequence[GoldArticle], threshold: float
+) -> dict:
     """The design on gold articles, segmented by our own stage, scored as `evaluate` scores the product."""
     outcomes = []
     for article, doc in zip(articles, nlp.pipe(a.text for a in articles), strict=True):
         records = sentences_from_doc(doc)
         candidates = [i for i, rec in enumerate(records) if rec.candidate]
         feats = [fitted.design.featurizer(records[i], records[i - 1] if i else None) for i in candidates]
-        claim_p, labels, confidence = fitted.predict(feats, [records[i] for i in candidates])
+        chosen = [records[i] for i in candidates]
+        claim_p, labels, confidence = fitted.predict(feats, [rec.text for rec in chosen], chosen)
         by_index = {i: n for n, i in enumerate(candidates)}
         predicted = []
         for i, rec in enumerate(records):
@@ -254,11 +353,12 @@ def score_gold(fitted: Fitted, nlp: Language, articles: Sequence[GoldArticle], t
     }
 
 
-def score_fullfact(fitted: Fitted, nlp: Language, rows: Sequence[tuple[str, str]]) -> float:
+def score_fullfact(fitted: Fitted | TextcatFitted, nlp: Language, rows: Sequence[tuple[str, str]]) -> float:
     """Label macro-F1 on the benchmark's mapped claims."""
     mapped = [(text, ev.FULLFACT_MAPPING[kind]) for text, kind in rows if kind in ev.FULLFACT_MAPPING]
     records = [whole_doc_sentence(doc) for doc in nlp.pipe(text for text, _ in mapped)]
-    _, labels, _ = fitted.predict([fitted.design.featurizer(rec, None) for rec in records], records)
+    feats = [fitted.design.featurizer(rec, None) for rec in records]
+    _, labels, _ = fitted.predict(feats, [rec.text for rec in records], records)
     names = [label.value for label in LABELS]
     return round(float(f1_score([lab for _, lab in mapped], labels, labels=names, average="macro")), 4)
 
@@ -287,12 +387,7 @@ def compare(
             min_count=MIN_FEATURE_COUNT,
         )
         row = {"design": design.name, "description": design.description, **cross_validate(design, examples)}
-        fitted = Fitted(
-            design,
-            [ex.features for ex in examples],
-            [ex.claim for ex in examples],
-            [ex.label for ex in examples],
-        ).calibrate(examples)
+        fitted = fit_design(design, examples).calibrate(examples)
         if gold:
             row.update(score_gold(fitted, nlp, gold, threshold))
         if ff_rows:

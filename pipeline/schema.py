@@ -31,7 +31,16 @@ LABEL_MEANING = {
 
 ATTRIBUTES: tuple[str, ...] = ("cites_source", "vague_evidence", "hedged", "absolute", "hype")
 
-CUE_KINDS: tuple[str, ...] = ("study", "anecdote", "promotion", "hedge", "absolute", "citation", "plan", "vague")
+CUE_KINDS: tuple[str, ...] = (
+    "study",
+    "anecdote",
+    "promotion",
+    "hedge",
+    "absolute",
+    "citation",
+    "plan",
+    "vague",
+)
 
 
 @dataclass(frozen=True, slots=True)
