@@ -241,14 +241,30 @@ def _entities(doc: Doc, text: str) -> list[Entity]:
     ]
 
 
+_NEGATORS = frozenset({"no", "not", "never", "without", "nor", "cannot"})
+_WORD_OR_CONTRACTION = re.compile(r"[\w']+")
+
+
+def negated(sentence: Sentence, cue: Cue) -> bool:
+    """Whether one of the two words before a cue negates it ("no cure", "will not cure", "isn't always")."""
+    before = _WORD_OR_CONTRACTION.findall(
+        sentence.text[: cue.start - sentence.start].lower().replace("’", "'")
+    )[-2:]
+    return any(word in _NEGATORS or word.endswith("n't") for word in before)
+
+
 def sentence_attributes(sentence: Sentence) -> dict[str, bool]:
-    """The attributes a sentence's own cues decide (all but `vague_evidence`)."""
+    """The attributes a sentence's own cues decide (all but `vague_evidence`).
+
+    A negated absolute ("there is no cure", "not a miracle") overstates
+    nothing, so it does not make a claim `absolute`.
+    """
     kinds = sentence.cue_kinds
     return {
         "cites_source": "citation" in kinds,
         "vague_evidence": False,
         "hedged": "hedge" in kinds,
-        "absolute": "absolute" in kinds,
+        "absolute": any(cue.kind == "absolute" and not negated(sentence, cue) for cue in sentence.cues),
         "hype": "promotion" in kinds,
     }
 

@@ -166,6 +166,23 @@ def test_vague_evidence_needs_unnamed_research_or_an_article_without_sources(nlp
     assert vague_evidence(named, article_cites=False)
 
 
+@pytest.mark.parametrize(
+    ("text", "absolute"),
+    [
+        ("This supplement is guaranteed to cure your back pain.", True),
+        ("There is no cure, and current medicines only ease symptoms.", False),
+        ("Hydrodilatation will not cure every frozen shoulder.", False),
+        ("Cannabidiol isn't a miracle, but it does cut seizures.", False),
+    ],
+)
+def test_a_negated_absolute_overstates_nothing(nlp, text, absolute):
+    from pipeline.extract import sentence_attributes, whole_doc_sentence
+
+    record = whole_doc_sentence(nlp(text))
+    assert "absolute" in record.cue_kinds
+    assert sentence_attributes(record)["absolute"] is absolute
+
+
 def test_an_institution_citation_needs_a_name(nlp):
     """ "an Austrian hospital" or "our hospital" names nothing a reader could check."""
     doc = nlp(

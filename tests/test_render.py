@@ -3,7 +3,7 @@ import json
 import pytest
 
 from pipeline.render import render
-from pipeline.schema import Article
+from pipeline.schema import CUE_KINDS, Article
 
 TEXT = (
     "Ginger & <Cancer>\n\n"
@@ -44,7 +44,7 @@ def test_render_json_follows_contract(report):
         assert claim["confidence"] == claim["probabilities"][claim["label"]]
         for cue in claim["cues"]:
             assert TEXT[cue["start"] : cue["end"]] == cue["text"]
-            assert cue["kind"] in {"study", "anecdote", "promotion", "hedge", "absolute", "citation"}
+            assert cue["kind"] in CUE_KINDS
         assert all(set(e) >= {"text", "label"} for e in claim["entities"])
     assert {"name", "version", "trained_examples"} <= set(data["model"])
 
