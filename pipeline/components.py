@@ -22,6 +22,7 @@ from pipeline.extract import (
     TEXT_KEY,
     doc_text,
     find_boilerplate,
+    is_end_mark,
     is_heading_line,
     sentence_bounds,
     sentence_starts,
@@ -80,15 +81,23 @@ def make_boilerplate(nlp: Language, name: str) -> BoilerplateFilter:
 
 
 class BoilerplateFilter:
-    """Puts every boilerplate sentence in `doc.spans["hc_boilerplate"]`."""
+    """Puts every boilerplate sentence in `doc.spans["hc_boilerplate"]`.
+
+    A sentence is boilerplate when it reads as navigation, a byline, a prompt
+    or a footer (`extract.find_boilerplate`), and so is everything after a
+    press release's end mark ("###", "-30-"): by that convention what
+    follows is the "About" paragraph, contacts and notes to editors.
+    """
 
     def __call__(self, doc: Doc) -> Doc:
         text = doc_text(doc)
-        spans = [
-            Span(doc, first, end)
-            for first, end, start_char, end_char in sentence_bounds(doc)
-            if find_boilerplate(text[start_char:end_char].strip())
-        ]
+        spans = []
+        ended = False
+        for first, end, start_char, end_char in sentence_bounds(doc):
+            body = text[start_char:end_char].strip()
+            if ended or find_boilerplate(body):
+                spans.append(Span(doc, first, end))
+            ended = ended or is_end_mark(body)
         doc.spans[BOILERPLATE_KEY] = SpanGroup(doc, name=BOILERPLATE_KEY, spans=spans)
         return doc
 

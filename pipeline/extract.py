@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import numpy as np
 from spacy.tokens import Doc
 
-from pipeline.rules import load_boilerplate_regex
+from pipeline.rules import load_boilerplate_regex, load_end_mark_regex
 from pipeline.schema import Cue, Entity, Sentence
 
 _LINE_START = re.compile(r"\n[ \t\r\f\v\u00a0]*(?=\S)")
@@ -125,6 +125,11 @@ def find_boilerplate(text: str) -> bool:
         return False
     anchored, floating = load_boilerplate_regex()
     return anchored.fullmatch(text) is not None or floating.search(text.lower()) is not None
+
+
+def is_end_mark(text: str) -> bool:
+    """Whether a stripped sentence is a press release's end mark ("###", "-30-"): the body ends there."""
+    return load_end_mark_regex().fullmatch(text) is not None
 
 
 def _strip_offsets(text: str, start: int, end: int) -> tuple[int, int]:

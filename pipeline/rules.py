@@ -99,6 +99,18 @@ def load_boilerplate_regex() -> tuple[re.Pattern[str], re.Pattern[str]]:
 
 
 @cache
+def load_end_mark_regex() -> re.Pattern[str]:
+    """One case-insensitive expression that fully matches a press release's end mark ("###", "-30-")."""
+    try:
+        expressions = [
+            str(pattern) for pattern in json.loads(_read("patterns/boilerplate.json"))["end_marks"]
+        ]
+        return re.compile("|".join(f"(?:{expr})" for expr in expressions) or "(?!)", re.IGNORECASE)
+    except (KeyError, TypeError, json.JSONDecodeError, re.error) as err:
+        raise ResourceError(f"patterns/boilerplate.json is malformed: {err}.") from err
+
+
+@cache
 def load_lexicon(name: str) -> tuple[str, ...]:
     """Terms of `resources/lexicons/<name>.txt`, one per line, lower case, unique."""
     terms = []

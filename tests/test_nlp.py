@@ -57,6 +57,20 @@ def test_nlp_boilerplate_marked(nlp):
     assert last.text == "Sign up for our newsletter" and last.is_boilerplate and not last.candidate
 
 
+def test_nlp_everything_after_a_press_release_end_mark_is_boilerplate(nlp):
+    """AP style ends a release with "###" (or "-30-"); the "About" paragraph after it is never a claim."""
+    text = (
+        "The drug cut migraine attacks by half in the trial, the researchers found.\n\n"
+        "Patients on the drug also slept better.\n\n###\n\nAbout the Institute\n\n"
+        "Our pioneering work led to immunotherapy, which treats cancer with minimal side effects. "
+        "For more information, visit example.org."
+    )
+    sentences = sentences_from_doc(nlp(text))
+    assert [s.candidate for s in sentences] == [True, True, False, False, False, False]
+    # Without the end mark the same paragraph is body text.
+    assert sentences_from_doc(nlp(text.replace("###", "")))[-2].candidate
+
+
 def test_nlp_cues_by_kind(nlp):
     by_text = {s.text: s for s in _sentences(nlp)}
     trial = by_text["A 2019 trial in the BMJ found that it did not prevent fractures."]
