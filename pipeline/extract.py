@@ -15,7 +15,7 @@ import numpy as np
 from spacy.tokens import Doc
 
 from pipeline.rules import load_boilerplate_regex, load_end_mark_regex
-from pipeline.schema import Cue, Entity, Sentence
+from pipeline.schema import MIN_CLAIM_WORDS, Cue, Entity, Sentence
 
 _LINE_START = re.compile(r"\n[ \t\r\f\v\u00a0]*(?=\S)")
 _TERMINAL = re.compile(r"[.!?;:…\"”’)\]]\s*$")
@@ -221,6 +221,7 @@ def _records(doc: Doc, spans: list[tuple[int, int, bool, bool]]) -> tuple[Senten
                 is_heading=heading,
                 is_boilerplate=boiler,
                 is_question=body.rstrip("\"”’') ").endswith("?"),
+                is_fragment=len(_WORD.findall(body)) < MIN_CLAIM_WORDS,
             )
         )
     return tuple(records)

@@ -71,6 +71,18 @@ def test_nlp_everything_after_a_press_release_end_mark_is_boilerplate(nlp):
     assert sentences_from_doc(nlp(text.replace("###", "")))[-2].candidate
 
 
+def test_nlp_a_sentence_of_one_or_two_words_is_never_a_claim(nlp):
+    """ "Thank you!", "Stress." and a split-off "Smith says." name no effect of anything."""
+    text = 'Thank you!\n\nStress.\n\n"It cut my pain in half," Smith says. It works wonders for joint pain.'
+    sentences = sentences_from_doc(nlp(text))
+    assert [(s.text, s.candidate) for s in sentences] == [
+        ("Thank you!", False),
+        ("Stress.", False),
+        ('"It cut my pain in half," Smith says.', True),
+        ("It works wonders for joint pain.", True),
+    ]
+
+
 def test_nlp_cues_by_kind(nlp):
     by_text = {s.text: s for s in _sentences(nlp)}
     trial = by_text["A 2019 trial in the BMJ found that it did not prevent fractures."]
