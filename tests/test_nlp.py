@@ -57,6 +57,21 @@ def test_nlp_boilerplate_marked(nlp):
     assert last.text == "Sign up for our newsletter" and last.is_boilerplate and not last.candidate
 
 
+@pytest.mark.parametrize(
+    ("text", "boilerplate"),
+    [
+        ("(MORE: Yoga Can Help Stroke Survivors Regain Their Balance)", True),
+        ("(More on TIME.com: Coffee Drinking Linked With Lower Risk of Fatal Prostate Cancer)", True),
+        ("Read more: why sleep matters for your heart", True),
+        ("More patients now recover at home after the operation.", False),
+    ],
+)
+def test_links_to_related_stories_are_boilerplate(text, boilerplate):
+    from pipeline.extract import find_boilerplate
+
+    assert find_boilerplate(text) is boilerplate
+
+
 def test_nlp_everything_after_a_press_release_end_mark_is_boilerplate(nlp):
     """AP style ends a release with "###" (or "-30-"); the "About" paragraph after it is never a claim."""
     text = (
