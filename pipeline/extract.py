@@ -20,6 +20,7 @@ from pipeline.schema import MIN_CLAIM_WORDS, Cue, Entity, Sentence
 _LINE_START = re.compile(r"\n[ \t\r\f\v\u00a0]*(?=\S)")
 _TERMINAL = re.compile(r"[.!?;:…\"”’)\]]\s*$")
 _WORD = re.compile(r"\w+")
+_ENOUGH_WORDS = re.compile(rf"\w+(?:\W+\w+){{{MIN_CLAIM_WORDS - 1}}}")  # stops at the third word
 
 HEADINGS_KEY = "hc_headings"
 BOILERPLATE_KEY = "hc_boilerplate"
@@ -221,7 +222,7 @@ def _records(doc: Doc, spans: list[tuple[int, int, bool, bool]]) -> tuple[Senten
                 is_heading=heading,
                 is_boilerplate=boiler,
                 is_question=body.rstrip("\"”’') ").endswith("?"),
-                is_fragment=len(_WORD.findall(body)) < MIN_CLAIM_WORDS,
+                is_fragment=_ENOUGH_WORDS.search(body) is None,
             )
         )
     return tuple(records)
