@@ -20,9 +20,9 @@ from pipeline.extract import (
     HEADINGS_KEY,
     OPENERS,
     TEXT_KEY,
+    body_end,
     doc_text,
     find_boilerplate,
-    is_end_mark,
     is_heading_line,
     sentence_bounds,
     sentence_starts,
@@ -91,13 +91,12 @@ class BoilerplateFilter:
 
     def __call__(self, doc: Doc) -> Doc:
         text = doc_text(doc)
-        spans = []
-        ended = False
-        for first, end, start_char, end_char in sentence_bounds(doc):
-            body = text[start_char:end_char].strip()
-            if ended or find_boilerplate(body):
-                spans.append(Span(doc, first, end))
-            ended = ended or is_end_mark(body)
+        ends = body_end(text)
+        spans = [
+            Span(doc, first, end)
+            for first, end, start_char, end_char in sentence_bounds(doc)
+            if start_char >= ends or find_boilerplate(text[start_char:end_char].strip())
+        ]
         doc.spans[BOILERPLATE_KEY] = SpanGroup(doc, name=BOILERPLATE_KEY, spans=spans)
         return doc
 
@@ -116,12 +115,13 @@ def make_cues(nlp: Language, name: str) -> CueMatcher:
         key = f"{kind}:{cue_id}"
         matcher.add(key, list(nlp.tokenizer.pipe(texts)))
         labels[nlp.vocab.strings[key]] = (nlp.vocab.strings.add(kind), nlp.vocab.strings.add(cue_id))
-    regexes: dict[tuple[re.Pattern[str], tuple[str, ...]], list[tuple[str, str]]] = {}
+    regexes: dict[tuple[re.Pattern[str], tuple[str, ...], int], list[tuple[str, str]]] = {}
     for pattern in patterns:
         if pattern.regex is not None:
             # Patterns sharing an expression (an acronym is both an institution
             # and an authority) are scanned once.
-            regexes.setdefault((pattern.regex, pattern.requires), []).append((pattern.kind, pattern.id))
+            key = (pattern.regex, pattern.requires, pattern.reach or REGEX_REACH)
+            regexes.setdefault(key, []).append((pattern.kind, pattern.id))
     return CueMatcher(matcher, labels, regexes)
 
 
@@ -169,7 +169,7 @@ class CueMatcher:
         self,
         matcher: PhraseMatcher,
         labels: dict[int, tuple[int, int]],
-        regexes: dict[tuple[re.Pattern[str], tuple[str, ...]], list[tuple[str, str]]],
+        regexes: dict[tuple[re.Pattern[str], tuple[str, ...], int], list[tuple[str, str]]],
     ) -> None:
         self.matcher = matcher
         self.labels = labels  # match key -> (kind, pattern id) string hashes
@@ -183,8 +183,8 @@ class CueMatcher:
             if not is_month_may(doc, start, end)
         ]
         text = doc_text(doc)
-        for (regex, requires), kinds in self.regexes.items():
-            for lo, hi in needle_windows(text, requires, reach=REGEX_REACH):
+        for (regex, requires, reach), kinds in self.regexes.items():
+            for lo, hi in needle_windows(text, requires, reach=reach):
                 for match in regex.finditer(text, lo, hi):
                     at = match.start()
                     if at and text[at - 1].isalnum() and text[at].isalnum():

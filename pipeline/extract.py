@@ -128,9 +128,13 @@ def find_boilerplate(text: str) -> bool:
     return anchored.fullmatch(text) is not None or floating.search(text.lower()) is not None
 
 
-def is_end_mark(text: str) -> bool:
-    """Whether a stripped sentence is a press release's end mark ("###", "-30-"): the body ends there."""
-    return load_end_mark_regex().fullmatch(text) is not None
+def body_end(text: str) -> int:
+    """Where the article's body ends: at the first line that is a press release's end mark ("###", "-30-").
+
+    The whole text's length when there is none.
+    """
+    match = load_end_mark_regex().search("\n" + text)  # its start is the mark line's start in `text`
+    return match.start() if match else len(text)
 
 
 def _strip_offsets(text: str, start: int, end: int) -> tuple[int, int]:

@@ -267,15 +267,19 @@ def test_regex_cues_near_their_required_strings_find_what_a_full_scan_finds():
         pytest.skip("../shared/corpora/fakehealth.jsonl is not present")
     with corpus.open(encoding="utf-8") as handle:
         texts = [json.loads(line)["text"] for line, _ in zip(handle, range(300), strict=False)]
-    regexes = {(p.regex, p.requires) for p in load_cue_patterns() if p.regex is not None and p.requires}
+    regexes = {
+        (p.regex, p.requires, p.reach or REGEX_REACH)
+        for p in load_cue_patterns()
+        if p.regex is not None and p.requires
+    }
     assert len(regexes) >= 8
     compared = 0
-    for regex, requires in regexes:
+    for regex, requires, reach in regexes:
         for text in texts:
             full = [m.span() for m in regex.finditer(text)]
             near = [
                 m.span()
-                for lo, hi in needle_windows(text, requires, reach=REGEX_REACH)
+                for lo, hi in needle_windows(text, requires, reach=reach)
                 for m in regex.finditer(text, lo, hi)
             ]
             assert near == full, (regex.pattern, text[:80])
