@@ -249,6 +249,7 @@ class TextcatFitted:
                 self.nlp.update(batch, sgd=optimizer, drop=TEXTCAT_DROPOUT)
 
     def calibrate(self, examples: Sequence[Example]) -> TextcatFitted:
+        """Nothing to fit: the softmax is used as it comes out of training."""
         return self
 
     def predict(

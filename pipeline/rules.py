@@ -19,8 +19,9 @@ class CuePattern:
     """One cue pattern: a phrase (matched on lower case by a PhraseMatcher) or a regular expression.
 
     Phrases go through spaCy's PhraseMatcher; the few cues that need word
-    shape or case (acronyms, "Smith et al.", percentages, links) are regular
-    expressions run over the text, which is far cheaper than token patterns.
+    shape or case (acronyms, "Smith et al.", percentages, links) or a look at
+    the word before (appeals to unnamed research) are regular expressions
+    run over the text, which is far cheaper than token patterns.
     """
 
     kind: str
