@@ -46,6 +46,7 @@ from pipeline.classify import (
     calibrated_proba,
     claim_targets,
     examples_from_corpus,
+    label_columns,
     prune_rare_features,
 )
 from pipeline.corpus import GoldArticle, load_gold_articles, load_sentences
@@ -136,19 +137,22 @@ class Fitted:
     regression); `calibrate` fits the temperatures as the product does.
     """
 
-    def __init__(self, design: Design, features: Sequence[dict], claims: Sequence[bool], labels: Sequence):
+    def __init__(self, design: Design, examples: Sequence[Example]):
         self.design = design
         self.stages: dict[str, Pipeline] = {}
         self.betas: dict[str, float] = {}
+        features = [ex.features for ex in examples]
         if "four-way" in (design.claims, design.labels):
-            target = [label if claim else NOT_A_CLAIM for claim, label in zip(claims, labels, strict=True)]
-            self.stages["four"] = build_linear(C=CLAIM_C, balanced=True).fit(features, target)
+            self.stages["four"] = build_linear(C=CLAIM_C, balanced=True).fit(
+                features, claim_targets(examples)
+            )
         if design.claims == "binary":
-            self.stages["claim"] = build_linear(C=BINARY_CLAIM_C).fit(features, np.asarray(claims))
+            claims = np.array([ex.claim for ex in examples])
+            self.stages["claim"] = build_linear(C=BINARY_CLAIM_C).fit(features, claims)
         if design.labels == "label-stage":
-            claim_feats = [f for f, c in zip(features, claims, strict=True) if c]
+            claimed = [ex for ex in examples if ex.claim]
             self.stages["label"] = build_linear(C=LABEL_C, balanced=True).fit(
-                claim_feats, [lab for lab in labels if lab]
+                [ex.features for ex in claimed], [ex.label for ex in claimed]
             )
 
     def calibrate(self, examples: Sequence[Example]) -> Fitted:
@@ -198,7 +202,7 @@ class Fitted:
 
 def label_given_claim(proba: np.ndarray, classes: Sequence[str]) -> tuple[np.ndarray, list[str]]:
     """P(label | claim) from a four-class model: its label columns renormalised, as `ModelBundle.label`."""
-    columns = [i for i, c in enumerate(classes) if c != NOT_A_CLAIM]
+    columns = label_columns(classes)
     label_p = proba[:, columns] / proba[:, columns].sum(axis=1, keepdims=True)
     return label_p, [classes[i] for i in columns]
 
@@ -232,14 +236,9 @@ class TextcatFitted:
             textcat.add_label(name)
         train = [
             SpacyExample.from_dict(
-                self.nlp.make_doc(ex.text),
-                {
-                    "cats": {
-                        name: float(name == (ex.label if ex.claim else NOT_A_CLAIM)) for name in self.classes
-                    }
-                },
+                self.nlp.make_doc(ex.text), {"cats": {name: float(name == target) for name in self.classes}}
             )
-            for ex in examples
+            for ex, target in zip(examples, claim_targets(examples), strict=True)
         ]
         optimizer = self.nlp.initialize(lambda: train)
         shuffle = random.Random(SEED).shuffle
@@ -272,9 +271,7 @@ def fit_design(design: Design, examples: Sequence[Example]) -> Fitted | TextcatF
     """A design trained on some corpus examples (uncalibrated)."""
     if design.model == "textcat":
         return TextcatFitted(design, examples)
-    return Fitted(
-        design, [ex.features for ex in examples], [ex.claim for ex in examples], [ex.label for ex in examples]
-    )
+    return Fitted(design, examples)
 
 
 @dataclass(frozen=True, slots=True)

@@ -70,6 +70,12 @@ def load_article(
         )
     if path.is_dir():
         raise UnsupportedInputError(f"{source} is a folder. Give the article files inside it.")
+    suffix = path.suffix.lower()
+    if suffix in CORPUS_SUFFIXES:  # before reading: a corpus may be large, and is not read here
+        raise UnsupportedInputError(
+            f"{source} is a {suffix} file: a corpus of articles, not one article. "
+            f"Score it with 'healthclaims score {source}' (--reports writes a report per article)."
+        )
     size = path.stat().st_size
     if size > max_bytes:
         raise TooLargeError(
@@ -79,12 +85,6 @@ def load_article(
         data = path.read_bytes()
     except OSError as err:
         raise NotFoundError(f"{source} cannot be read: {err.strerror}.") from err
-    suffix = path.suffix.lower()
-    if suffix in CORPUS_SUFFIXES:
-        raise UnsupportedInputError(
-            f"{source} is a {suffix} file: a corpus of articles, not one article. "
-            f"Score it with 'healthclaims score {source}' (--reports writes a report per article)."
-        )
     kind = "html" if suffix in HTML_SUFFIXES else "markdown" if suffix in MARKDOWN_SUFFIXES else None
     return article_from_bytes(data, name=path.stem, source=str(path), kind=kind, max_bytes=max_bytes)
 
