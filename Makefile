@@ -54,10 +54,14 @@ bench: $(MODEL)
 
 GOLD ?= ../shared/eval-dev
 EVAL_OUT ?= reports/evaluation
+CHECK ?= corpus/checks/fakehealth-blind
+CHECK_TEXTS ?= ../shared/corpora/fakehealth.jsonl
 
-# eval-dev and the Full Fact benchmark, printed and written to $(EVAL_OUT).
+# eval-dev and the Full Fact benchmark, printed and written to $(EVAL_OUT);
+# then the 40 FakeHealth articles of $(CHECK), written to $(EVAL_OUT)/fakehealth-blind.
 evaluate: $(MODEL)
 	$(BIN)/healthclaims evaluate $(GOLD) --model $(MODEL_DIR) --out $(EVAL_OUT)
+	$(BIN)/healthclaims evaluate $(CHECK) --articles $(CHECK_TEXTS) --fullfact '' --model $(MODEL_DIR) --out $(EVAL_OUT)/fakehealth-blind
 
 # Raise the quality-gate floors to this model's figures (ALLOW_LOWER=1 to lower them).
 baseline: $(MODEL)

@@ -221,6 +221,14 @@ def train(corpus_dir, out_dir, no_cv, reviews_db):
 
 @cli.command()
 @click.argument("gold", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--articles",
+    "articles_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Take the article texts from this JSONL file (id and text a line) instead of GOLD/articles.jsonl; "
+    "gold rows may then give offsets without text (corpus/checks/).",
+)
 @model_option
 @click.option(
     "--out",
@@ -247,11 +255,12 @@ def train(corpus_dir, out_dir, no_cv, reviews_db):
     help=f"Set the quality-gate floors in {DEFAULT_BASELINE} from this run (they only rise).",
 )
 @click.option("--allow-lower", is_flag=True, help="With --update-baseline: allow a floor to go down.")
-def evaluate(gold, model_dir, out_dir, fullfact, fmt, n_errors, update_baseline, allow_lower):
+def evaluate(gold, articles_file, model_dir, out_dir, fullfact, fmt, n_errors, update_baseline, allow_lower):
     """Score the pipeline against labelled articles (the eval-dev format) and the Full Fact benchmark.
 
     GOLD is a folder holding articles.jsonl and gold.jsonl, such as
-    ../shared/eval-dev. Prints claim-detection precision, recall and F1;
+    ../shared/eval-dev, or only gold.jsonl with --articles naming the
+    texts, such as corpus/checks/fakehealth-blind. Prints claim-detection precision, recall and F1;
     per-label scores and macro-F1 on the claims found; the confusion matrix
     with a "not a claim" row and column; calibration (ECE, beside the ECE a
     perfectly calibrated model would show on as many claims); 95% intervals
@@ -262,6 +271,8 @@ def evaluate(gold, model_dir, out_dir, fullfact, fmt, n_errors, update_baseline,
     Examples:
       healthclaims evaluate ../shared/eval-dev --out reports/eval
       healthclaims evaluate ../shared/eval-dev --format json | jq .gold.claim
+      healthclaims evaluate corpus/checks/fakehealth-blind --fullfact '' \\
+        --articles ../shared/corpora/fakehealth.jsonl
     """
     from pipeline import evaluate as ev
     from pipeline import gate
@@ -271,13 +282,13 @@ def evaluate(gold, model_dir, out_dir, fullfact, fmt, n_errors, update_baseline,
 
     try:
         checker = Checker.from_model_dir(model_dir, load_settings())
-        articles = load_gold_articles(gold)
+        articles = load_gold_articles(gold, articles=articles_file)
         outcomes = ev.run_articles(checker, articles)
         result = {
             "model": checker.model.info.version,
             "model_path": str(model_dir),
             "gold_path": str(gold),
-            "gold_hash": ev.gold_hash(gold),
+            "gold_hash": ev.gold_hash(gold, articles=articles_file),
             "gold": {**ev.score_outcomes(outcomes), "intervals": ev.intervals(outcomes)},
         }
         if fullfact:

@@ -120,30 +120,45 @@ def _with_section(sent: GoldSentence, section: str) -> GoldSentence:
     )
 
 
-def load_gold_articles(folder: Path) -> list[GoldArticle]:
-    """Articles and their sentence labels from `folder/articles.jsonl` and `folder/gold.jsonl`."""
+def load_gold_articles(folder: Path, *, articles: Path | None = None) -> list[GoldArticle]:
+    """Articles and their sentence labels from `folder/articles.jsonl` and `folder/gold.jsonl`.
+
+    A gold row may leave out `text`; it is then read from the article at the
+    row's offsets. `articles` names another file of article texts (`{"id",
+    "text", ...}` a line, such as `../shared/corpora/fakehealth.jsonl`); then
+    only the articles the gold names are kept.
+    """
     folder = Path(folder)
-    articles_path, gold_path = folder / "articles.jsonl", folder / "gold.jsonl"
+    articles_path, gold_path = Path(articles or folder / "articles.jsonl"), folder / "gold.jsonl"
     for path in (articles_path, gold_path):
         if not path.is_file():
             raise CorpusError(f"{path} is missing; a gold folder holds articles.jsonl and gold.jsonl.")
+    texts: dict[str, dict] = {}
+    for number, row in _read_jsonl(articles_path):
+        if not isinstance(row.get("text"), str):
+            raise CorpusError(f"{articles_path} line {number}: 'text' must be a string.")
+        texts[str(row.get("id"))] = row
     rows: dict[str, list[GoldSentence]] = {}
     for number, row in _read_jsonl(gold_path):
         where = f"{gold_path} line {number}"
-        sent = _check_row(row, where)
-        rows.setdefault(str(row.get("article")), []).append(sent)
-    articles = []
-    for number, row in _read_jsonl(articles_path):
-        art_id, text = str(row.get("id")), row.get("text")
-        if not isinstance(text, str):
-            raise CorpusError(f"{articles_path} line {number}: 'text' must be a string.")
+        art_id = str(row.get("article"))
+        if art_id not in texts:
+            raise CorpusError(f"{where}: article {art_id!r} is not in {articles_path}.")
+        if "text" not in row:
+            row["text"] = texts[art_id]["text"][int(row.get("start", 0)) : int(row.get("end", 0))]
+        rows.setdefault(art_id, []).append(_check_row(row, where))
+    gold_articles = []
+    for art_id, row in texts.items():
+        if articles is not None and art_id not in rows:
+            continue
+        text = row["text"]
         sents = tuple(sorted(rows.get(art_id, []), key=lambda s: s.start))
         for sent in sents:
             if text[sent.start : sent.end].strip() != sent.text:
                 raise CorpusError(
                     f"{gold_path}: article {art_id} offsets {sent.start}-{sent.end} do not hold {sent.text[:40]!r}."
                 )
-        articles.append(
+        gold_articles.append(
             GoldArticle(
                 id=art_id,
                 text=text,
@@ -152,7 +167,7 @@ def load_gold_articles(folder: Path) -> list[GoldArticle]:
                 sentences=sents,
             )
         )
-    return articles
+    return gold_articles
 
 
 def best_overlaps(items: Sequence, spans: Sequence[T]) -> list[T | None]:

@@ -117,8 +117,8 @@ def score_outcomes(outcomes: Sequence[Outcome]) -> dict:
     claim_ece = expected_calibration_error(
         np.array([o.claim_probability for o in outcomes]), gold_claim.astype(float)
     )
-    attributes = {}
-    for attr in ATTRIBUTES:
+    attributes = {}  # stays empty for gold without attribute labels (corpus/checks/)
+    for attr in ATTRIBUTES if any(o.gold.attrs for o in outcomes) else ():
         has_gold = [attr in o.gold.attrs for o in found]
         has_pred = [attr in o.attrs for o in found]
         scores = _prf(has_gold, has_pred, average="binary", labels=[True]) if found else {}
@@ -309,12 +309,15 @@ def evaluate_fullfact(checker: Checker, rows: Sequence[tuple[str, str]]) -> dict
     }
 
 
-def gold_hash(folder: Path) -> str:
-    """SHA-256 of a gold folder's articles.jsonl and gold.jsonl, to pin a baseline to its data."""
+def gold_hash(folder: Path, *, articles: Path | None = None) -> str:
+    """SHA-256 of a gold folder's articles.jsonl (or `articles`) and gold.jsonl, to pin a baseline to its data."""
     digest = hashlib.sha256()
-    for name in ("articles.jsonl", "gold.jsonl"):
+    for name, path in (
+        ("articles.jsonl", articles or Path(folder) / "articles.jsonl"),
+        ("gold.jsonl", Path(folder) / "gold.jsonl"),
+    ):
         digest.update(name.encode())
-        digest.update((Path(folder) / name).read_bytes())
+        digest.update(Path(path).read_bytes())
     return digest.hexdigest()
 
 
@@ -400,7 +403,9 @@ def to_markdown(result: dict) -> str:
                 [name, f"{s.get('precision', 0):.3f}", f"{s.get('recall', 0):.3f}", s["gold"], s["predicted"]]
                 for name, s in gold["attributes"].items()
             ],
-        ),
+        )
+        if gold["attributes"]
+        else "This gold set labels no attributes.",
     ]
     ff = result.get("fullfact")
     if ff:

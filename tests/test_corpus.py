@@ -4,7 +4,10 @@ import json
 import re
 from collections import Counter
 
+import pytest
+
 from pipeline.corpus import load_gold_articles, load_sentences
+from pipeline.errors import CorpusError
 
 from .conftest import ROOT, SHARED
 
@@ -102,3 +105,61 @@ def test_articles_modelled_on_real_news_copy_no_wording():
 def _word_runs(text, n):
     words = re.findall(r"[a-z0-9']+", text.lower())
     return {" ".join(words[i : i + n]) for i in range(len(words) - n + 1)}
+
+
+def test_gold_rows_without_text_read_it_from_an_articles_file(tmp_path):
+    text, claim = (
+        "Title\n\nZinc shortened colds by two days. The trial ran in 2019.",
+        "Zinc shortened colds by two days.",
+    )
+    start = text.index(claim)
+    texts = tmp_path / "texts.jsonl"
+    texts.write_text(
+        json.dumps({"id": "a", "text": text})
+        + "\n"
+        + json.dumps({"id": "b", "text": "Nobody labelled this one."})
+        + "\n"
+    )
+    gold = tmp_path / "check"
+    gold.mkdir()
+    (gold / "gold.jsonl").write_text(
+        json.dumps(
+            {
+                "article": "a",
+                "i": 0,
+                "start": start,
+                "end": start + len(claim),
+                "claim": True,
+                "label": "promotional",
+            }
+        )
+        + "\n"
+    )
+    (article,) = load_gold_articles(gold, articles=texts)  # "b" has no labels, so it is left out
+    assert article.id == "a"
+    assert [s.text for s in article.sentences] == [claim]
+    (gold / "gold.jsonl").write_text(
+        json.dumps({"article": "c", "i": 0, "start": 0, "end": 5, "claim": False, "label": None}) + "\n"
+    )
+    with pytest.raises(CorpusError, match="'c' is not in"):
+        load_gold_articles(gold, articles=texts)
+
+
+def test_fakehealth_check_set_is_real_unseen_news():
+    """corpus/checks/fakehealth-blind labels 40 FakeHealth articles, none of them eval-dev's, by offsets only."""
+    fakehealth = SHARED / "corpora" / "fakehealth.jsonl"
+    if not fakehealth.is_file():
+        pytest.skip("../shared/corpora is not present")
+    check = CORPUS / "checks" / "fakehealth-blind"
+    rows = [json.loads(line) for line in (check / "gold.jsonl").read_text().splitlines()]
+    assert not any("text" in row for row in rows)  # no sentence from elsewhere is copied into corpus/
+    articles = load_gold_articles(check, articles=fakehealth)
+    assert len(articles) == 40
+    eval_dev_urls = {
+        json.loads(line)["url"] for line in (SHARED / "eval-dev" / "articles.jsonl").read_text().splitlines()
+    }
+    urls = {json.loads(line)["id"]: json.loads(line)["url"] for line in fakehealth.read_text().splitlines()}
+    assert not {urls[a.id] for a in articles} & eval_dev_urls
+    sentences = [s for a in articles for s in a.sentences]
+    assert len(sentences) == len(rows)
+    assert 0.25 < sum(s.claim for s in sentences) / len(sentences) < 0.5  # news: about a third are claims
