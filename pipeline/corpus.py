@@ -132,7 +132,10 @@ def load_gold_articles(folder: Path, *, articles: Path | None = None) -> list[Go
     articles_path, gold_path = Path(articles or folder / "articles.jsonl"), folder / "gold.jsonl"
     for path in (articles_path, gold_path):
         if not path.is_file():
-            raise CorpusError(f"{path} is missing; a gold folder holds articles.jsonl and gold.jsonl.")
+            raise CorpusError(
+                f"{path} is missing; a gold folder holds articles.jsonl and gold.jsonl "
+                "(or gold.jsonl alone, with the texts named by `healthclaims evaluate --articles FILE`)."
+            )
     texts: dict[str, dict] = {}
     for number, row in _read_jsonl(articles_path):
         if not isinstance(row.get("text"), str):

@@ -135,6 +135,8 @@ def test_gold_rows_without_text_read_it_from_an_articles_file(tmp_path):
         )
         + "\n"
     )
+    with pytest.raises(CorpusError, match="--articles"):
+        load_gold_articles(gold)  # no articles.jsonl of its own
     (article,) = load_gold_articles(gold, articles=texts)  # "b" has no labels, so it is left out
     assert article.id == "a"
     assert [s.text for s in article.sentences] == [claim]
