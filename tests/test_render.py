@@ -85,3 +85,19 @@ def test_render_markdown_and_terminal_show_the_same_claims(report):
         assert claim.label.value in markdown and claim.label.value in terminal
     assert "\x1b[" not in terminal  # no colour unless asked
     assert "\x1b[" in render([report], "terminal", color=True)
+
+
+def test_render_terminal_wraps_long_claims_under_their_label(checker):
+    long_claim = (
+        "In a randomised trial of 400 adults published in the Journal of Sleep Research, "
+        "a nightly magnesium supplement shortened the time it took to fall asleep by twelve minutes "
+        "and cut night-time waking by a third compared with placebo, the researchers reported."
+    )
+    report = checker.check(Article(id="sleep", source="sleep.txt", text=long_claim, title="Magnesium"))
+    assert report.claims
+    lines = render([report], "terminal").splitlines()
+    first = next(i for i, line in enumerate(lines) if line.lstrip().startswith("In a randomised"))
+    body = lines[first : first + 3]
+    assert all(line.startswith("     ") for line in body)  # wrapped lines keep the indent
+    assert " ".join(line.strip() for line in body).startswith(long_claim[:200])
+    assert not any(line.endswith(" ") for line in lines)  # nothing padded to the right

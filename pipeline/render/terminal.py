@@ -23,6 +23,15 @@ CUE_STYLE = {
 }
 
 
+INDENT = 5  # claim text and its details sit under the label, wrapped lines too
+
+
+def _print_indented(console: Console, text: Text) -> None:
+    """Print `text` wrapped to the console's width, every line indented."""
+    for line in text.wrap(console, console.width - INDENT):
+        console.print(Text(" " * INDENT) + line)
+
+
 def _claim_text(claim: Claim) -> Text:
     text = Text(claim.text)
     for cue in claim.cues:
@@ -66,7 +75,7 @@ def render_terminal(
             if claim.flags:
                 head.append("  ⚑ " + ", ".join(claim.flags), style="red")
             console.print(head)
-            console.print(Text("     ") + _claim_text(claim))
+            _print_indented(console, _claim_text(claim))
             details = [name for name, on in claim.attributes.items() if on]
             extra = []
             if details:
@@ -76,8 +85,8 @@ def render_terminal(
             if claim.evidence:
                 extra.append("why: " + "; ".join(claim.evidence))
             for line in extra:
-                console.print(Text("     " + line, style="dim"))
+                _print_indented(console, Text(line, style="dim"))
         if not report.claims:
             console.print(Text("No health claims found.", style="dim"))
         console.print(_summary_table(report))
-    return buffer.getvalue()
+    return "".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())  # no right padding
