@@ -331,7 +331,7 @@ def compare(corpus_dir, gold, fullfact):
     context features, with a binary claim stage or a four-way model, labels
     from a separate label stage or from the four-way model as shipped; and
     spaCy's own text classifier trained from scratch) from the corpus and
-    prints a Markdown table. Takes about 8 minutes on 2 cores.
+    prints a Markdown table. Takes about 10 minutes on 2 cores.
     """
     from pipeline.compare import compare as run_compare
     from pipeline.compare import to_markdown
