@@ -260,12 +260,12 @@ def evaluate(gold, articles_file, model_dir, out_dir, fullfact, fmt, n_errors, u
 
     GOLD is a folder holding articles.jsonl and gold.jsonl, such as
     ../shared/eval-dev, or only gold.jsonl with --articles naming the
-    texts, such as corpus/checks/fakehealth-blind. Prints claim-detection precision, recall and F1;
-    per-label scores and macro-F1 on the claims found; the confusion matrix
-    with a "not a claim" row and column; calibration (ECE, beside the ECE a
-    perfectly calibrated model would show on as many claims); 95% intervals
-    for claim F1, macro-F1 and ECE by resampling whole articles; and each
-    attribute's precision and recall.
+    texts, such as corpus/checks/fakehealth-blind. Prints claim-detection
+    precision, recall and F1; per-label scores and macro-F1 on the claims
+    found; the confusion matrix with a "not a claim" row and column;
+    calibration (ECE, beside the ECE a perfectly calibrated model would show
+    on as many claims); 95% intervals for claim F1, macro-F1 and ECE by
+    resampling whole articles; and each attribute's precision and recall.
 
     \b
     Examples:
