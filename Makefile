@@ -67,9 +67,9 @@ evaluate: $(MODEL)
 baseline: $(MODEL)
 	$(BIN)/healthclaims evaluate $(GOLD) --model $(MODEL_DIR) --fullfact '' --update-baseline $(if $(ALLOW_LOWER),--allow-lower) > /dev/null
 
-# Model designs side by side: corpus cross-validation, eval-dev and Full Fact.
+# Model designs side by side: corpus cross-validation, eval-dev, the check set and Full Fact.
 compare: $(STAMP)
-	$(BIN)/healthclaims compare --gold $(GOLD)
+	$(BIN)/healthclaims compare --gold $(GOLD) --check $(CHECK) --check-articles $(CHECK_TEXTS)
 
 clean:
 	rm -rf $(VENV) reports runs models/default

@@ -323,9 +323,22 @@ def evaluate(gold, articles_file, model_dir, out_dir, fullfact, fmt, n_errors, u
     default=None,
     help="Gold articles to score each design on (e.g. ../shared/eval-dev).",
 )
+@click.option(
+    "--check",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="A second gold set to score each design on (e.g. corpus/checks/fakehealth-blind).",
+)
+@click.option(
+    "--check-articles",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="The article texts for --check, when its folder holds only gold.jsonl "
+    "(e.g. ../shared/corpora/fakehealth.jsonl).",
+)
 @fullfact_option
-def compare(corpus_dir, gold, fullfact):
-    """Compare model designs: corpus cross-validation, gold articles and Full Fact, in one table.
+def compare(corpus_dir, gold, check, check_articles, fullfact):
+    """Compare model designs: corpus cross-validation, gold articles, a check set and Full Fact, in one table.
 
     Trains each design (word n-grams; plus character n-grams; plus cue and
     context features, with a binary claim stage or a four-way model, labels
@@ -342,6 +355,8 @@ def compare(corpus_dir, gold, fullfact):
             corpus_dir,
             build_nlp(),
             gold_dir=gold,
+            check_dir=check,
+            check_articles=check_articles,
             fullfact=Path(fullfact) if fullfact else None,
             progress=_err,
         )

@@ -303,7 +303,12 @@ def cross_validate(design: Design, examples) -> dict[str, float]:
 
 
 def score_gold(
-    fitted: Fitted | TextcatFitted, nlp: Language, articles: Sequence[GoldArticle], threshold: float
+    fitted: Fitted | TextcatFitted,
+    nlp: Language,
+    articles: Sequence[GoldArticle],
+    threshold: float,
+    *,
+    prefix: str = "gold",
 ) -> dict:
     """The design on gold articles, segmented by our own stage, scored as `evaluate` scores the product."""
     outcomes = []
@@ -345,9 +350,9 @@ def score_gold(
             )
     scores = ev.score_outcomes(outcomes)
     return {
-        "gold_claim_f1": scores["claim"]["f1"],
-        "gold_label_macro_f1": scores["labels"]["macro_f1"],
-        "gold_label_ece": scores["calibration"]["label_ece"],
+        f"{prefix}_claim_f1": scores["claim"]["f1"],
+        f"{prefix}_label_macro_f1": scores["labels"]["macro_f1"],
+        f"{prefix}_label_ece": scores["calibration"]["label_ece"],
     }
 
 
@@ -367,6 +372,8 @@ def compare(
     *,
     gold_dir: Path | None,
     fullfact: Path | None,
+    check_dir: Path | None = None,
+    check_articles: Path | None = None,
     threshold: float = 0.5,
     designs: Sequence[Design] = DESIGNS,
     progress: Callable[[str], None] = lambda message: None,
@@ -376,6 +383,7 @@ def compare(
     articles_dir = Path(corpus_dir) / "articles"
     articles = load_gold_articles(articles_dir) if (articles_dir / "articles.jsonl").is_file() else []
     gold = load_gold_articles(gold_dir) if gold_dir else []
+    check = load_gold_articles(check_dir, articles=check_articles) if check_dir else []
     ff_rows = ev.load_fullfact(fullfact) if fullfact else []
     rows = []
     for design in designs:
@@ -388,6 +396,8 @@ def compare(
         fitted = fit_design(design, examples).calibrate(examples)
         if gold:
             row.update(score_gold(fitted, nlp, gold, threshold))
+        if check:
+            row.update(score_gold(fitted, nlp, check, threshold, prefix="check"))
         if ff_rows:
             row["fullfact_label_macro_f1"] = score_fullfact(fitted, nlp, ff_rows)
         rows.append(row)
@@ -401,6 +411,8 @@ COLUMNS = (
     ("gold_claim_f1", "eval-dev claim F1"),
     ("gold_label_macro_f1", "eval-dev label macro-F1"),
     ("gold_label_ece", "eval-dev label ECE"),
+    ("check_claim_f1", "check-set claim F1"),
+    ("check_label_macro_f1", "check-set label macro-F1"),
     ("fullfact_label_macro_f1", "Full Fact label macro-F1"),
 )
 
