@@ -26,10 +26,10 @@ CUE_STYLE = {
 INDENT = 5  # claim text and its details sit under the label, wrapped lines too
 
 
-def _print_indented(console: Console, text: Text) -> None:
-    """Print `text` wrapped to the console's width, every line indented."""
-    for line in text.wrap(console, console.width - INDENT):
-        console.print(Text(" " * INDENT) + line)
+def _print_indented(console: Console, text: Text, first: Text | None = None) -> None:
+    """Print `text` wrapped to the console's width, every line indented (the first behind `first`)."""
+    for n, line in enumerate(text.wrap(console, console.width - INDENT)):
+        console.print((first if first is not None and n == 0 else Text(" " * INDENT)) + line)
 
 
 def _claim_text(claim: Claim) -> Text:
@@ -66,7 +66,7 @@ def render_terminal(
         listed = report.sentences if all_sentences else report.claims
         for n, claim in enumerate(listed, start=1):
             if claim.label is None:
-                console.print(Text(f"{n:>3}. ", style="dim") + Text(claim.text, style="dim"))
+                _print_indented(console, Text(claim.text, style="dim"), first=Text(f"{n:>3}. ", style="dim"))
                 continue
             head = Text(f"{n:>3}. ")
             head.append(f"{claim.label.value}", style=LABEL_STYLE[claim.label])
