@@ -163,3 +163,15 @@ def test_quality_gate_notices_changed_gold(result, tmp_path):
     gate.update(result, path)
     changed = {**result, "gold_hash": "0" * 64}
     assert any("changed" in problem for problem in gate.check(changed, gate.read_baseline(path)))
+
+
+def test_quality_gate_on_the_check_set(checker):
+    """The floors in tests/quality_baseline_check.json hold on corpus/checks/fakehealth-blind (real news)."""
+    fakehealth = SHARED / "corpora" / "fakehealth.jsonl"
+    if not fakehealth.is_file():
+        pytest.skip("../shared/corpora is not present")
+    check = ROOT / "corpus" / "checks" / "fakehealth-blind"
+    outcomes = ev.run_articles(checker, load_gold_articles(check, articles=fakehealth))
+    result = {"gold_hash": ev.gold_hash(check, articles=fakehealth), "gold": ev.score_outcomes(outcomes)}
+    problems = gate.check(result, gate.read_baseline(ROOT / "tests" / "quality_baseline_check.json"))
+    assert not problems, "; ".join(problems)
