@@ -15,6 +15,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 SEED = SHARED / "seed-article.txt"
 SAMPLE = ROOT / "corpus" / "samples" / "sample-article.txt"
+FAKEHEALTH = SHARED / "corpora" / "fakehealth.jsonl"
+CHECK = ROOT / "corpus" / "checks" / "fakehealth-blind"
 
 
 @pytest.fixture(scope="session")
@@ -42,3 +44,13 @@ def seed_text():
     if not SEED.is_file():
         pytest.skip("../shared/seed-article.txt is not present")
     return SEED.read_text("utf-8")
+
+
+@pytest.fixture(scope="session")
+def check_articles():
+    """corpus/checks/fakehealth-blind, its texts read from ../shared/corpora/fakehealth.jsonl (loaded once)."""
+    from pipeline.corpus import load_gold_articles
+
+    if not FAKEHEALTH.is_file():
+        pytest.skip("../shared/corpora/fakehealth.jsonl is not present")
+    return load_gold_articles(CHECK, articles=FAKEHEALTH)

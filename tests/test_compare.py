@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from sklearn.metrics import roc_auc_score
 
 from pipeline.classify import examples_from_corpus
 from pipeline.compare import DESIGNS, TextcatFitted, fit_design, score_gold, to_markdown
-from pipeline.corpus import load_gold_articles, load_sentences
+from pipeline.corpus import load_sentences
 
 from .conftest import ROOT
 
@@ -33,16 +32,12 @@ def test_spacy_textcat_design_learns_claims_from_the_text_alone(nlp):
     assert studies.count("study-backed") > len(studies) / 2
 
 
-def test_designs_are_scored_on_a_second_gold_set_by_offsets(nlp):
+def test_designs_are_scored_on_a_second_gold_set_by_offsets(nlp, check_articles):
     """`compare --check`: a shipped-style design, trained on corpus sentences, scored on the check set's real news."""
-    fakehealth = ROOT.parent / "shared" / "corpora" / "fakehealth.jsonl"
-    if not fakehealth.is_file():
-        pytest.skip("../shared/corpora is not present")
     train, _ = _split(nlp)
     design = next(d for d in DESIGNS if d.model == "linear" and d.labels == "four-way")
     fitted = fit_design(design, train).calibrate(train)
-    check = load_gold_articles(ROOT / "corpus" / "checks" / "fakehealth-blind", articles=fakehealth)
-    scores = score_gold(fitted, nlp, check, 0.5, prefix="check")
+    scores = score_gold(fitted, nlp, check_articles, 0.5, prefix="check")
     assert set(scores) >= {"check_claim_f1", "check_label_macro_f1", "check_label_ece"}
     assert 0.55 < scores["check_claim_f1"] < 0.95  # calling every sentence a claim scores 0.53
     assert "check-set claim F1" in to_markdown([{"design": design.name, **scores}])

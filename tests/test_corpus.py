@@ -9,7 +9,7 @@ import pytest
 from pipeline.corpus import load_gold_articles, load_sentences
 from pipeline.errors import CorpusError
 
-from .conftest import ROOT, SHARED
+from .conftest import CHECK, FAKEHEALTH, ROOT, SHARED
 
 CORPUS = ROOT / "corpus"
 # Subjects of the eval-dev articles, as word stems: no corpus topic may contain one
@@ -147,21 +147,16 @@ def test_gold_rows_without_text_read_it_from_an_articles_file(tmp_path):
         load_gold_articles(gold, articles=texts)
 
 
-def test_fakehealth_check_set_is_real_unseen_news():
+def test_fakehealth_check_set_is_real_unseen_news(check_articles):
     """corpus/checks/fakehealth-blind labels 40 FakeHealth articles, none of them eval-dev's, by offsets only."""
-    fakehealth = SHARED / "corpora" / "fakehealth.jsonl"
-    if not fakehealth.is_file():
-        pytest.skip("../shared/corpora is not present")
-    check = CORPUS / "checks" / "fakehealth-blind"
-    rows = [json.loads(line) for line in (check / "gold.jsonl").read_text().splitlines()]
+    rows = [json.loads(line) for line in (CHECK / "gold.jsonl").read_text().splitlines()]
     assert not any("text" in row for row in rows)  # no sentence from elsewhere is copied into corpus/
-    articles = load_gold_articles(check, articles=fakehealth)
-    assert len(articles) == 40
+    assert len(check_articles) == 40
     eval_dev_urls = {
         json.loads(line)["url"] for line in (SHARED / "eval-dev" / "articles.jsonl").read_text().splitlines()
     }
-    urls = {json.loads(line)["id"]: json.loads(line)["url"] for line in fakehealth.read_text().splitlines()}
-    assert not {urls[a.id] for a in articles} & eval_dev_urls
-    sentences = [s for a in articles for s in a.sentences]
+    urls = {json.loads(line)["id"]: json.loads(line)["url"] for line in FAKEHEALTH.read_text().splitlines()}
+    assert not {urls[a.id] for a in check_articles} & eval_dev_urls
+    sentences = [s for a in check_articles for s in a.sentences]
     assert len(sentences) == len(rows)
     assert 0.25 < sum(s.claim for s in sentences) / len(sentences) < 0.5  # news: about a third are claims

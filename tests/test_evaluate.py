@@ -11,7 +11,7 @@ from pipeline.corpus import load_gold_articles
 from pipeline.errors import GateError
 from pipeline.schema import Article
 
-from .conftest import ROOT, SHARED
+from .conftest import CHECK, FAKEHEALTH, ROOT, SHARED
 
 EVAL_DEV = SHARED / "eval-dev"
 FULLFACT = SHARED / "benchmarks" / "fullfact-health-claims.csv"
@@ -165,13 +165,9 @@ def test_quality_gate_notices_changed_gold(result, tmp_path):
     assert any("changed" in problem for problem in gate.check(changed, gate.read_baseline(path)))
 
 
-def test_quality_gate_on_the_check_set(checker):
+def test_quality_gate_on_the_check_set(checker, check_articles):
     """The floors in tests/quality_baseline_check.json hold on corpus/checks/fakehealth-blind (real news)."""
-    fakehealth = SHARED / "corpora" / "fakehealth.jsonl"
-    if not fakehealth.is_file():
-        pytest.skip("../shared/corpora is not present")
-    check = ROOT / "corpus" / "checks" / "fakehealth-blind"
-    outcomes = ev.run_articles(checker, load_gold_articles(check, articles=fakehealth))
-    result = {"gold_hash": ev.gold_hash(check, articles=fakehealth), "gold": ev.score_outcomes(outcomes)}
+    outcomes = ev.run_articles(checker, check_articles)
+    result = {"gold_hash": ev.gold_hash(CHECK, articles=FAKEHEALTH), "gold": ev.score_outcomes(outcomes)}
     problems = gate.check(result, gate.read_baseline(ROOT / "tests" / "quality_baseline_check.json"))
     assert not problems, "; ".join(problems)
